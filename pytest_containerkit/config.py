@@ -1,0 +1,134 @@
+"""Settings and arguments from test files, ini files and the command line, checked early.
+
+Every parser raises `pytest.UsageError` naming the bad value and what would be right.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .build import ImageSpec
+from .container import Command, Port
+from .kit import ContainerOptions, ImageSource
+from .ready import Probe
+
+IMAGE_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][\w.-]*)\s*=\s*(?P<context>[^:]+?)\s*(?::\s*(?P<dockerfile>.+?))?\s*$")
+PORT = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
+
+
+def parse_images(lines: Sequence[str]) -> dict[str, ImageSpec]:
+    """The images of the ini option ``containerkit_images``: ``NAME = CONTEXT_DIR[:DOCKERFILE]`` lines."""
+    images: dict[str, ImageSpec] = {}
+    for line in lines:
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = IMAGE_LINE.match(line.strip())
+        if match is None:
+            raise pytest.UsageError(
+                f"containerkit_images: cannot read {line.strip()!r}; write one image a line as "
+                "NAME = CONTEXT_DIR or NAME = CONTEXT_DIR:DOCKERFILE (paths relative to the rootdir)"
+            )
+        name = match["name"]
+        if name in images:
+            raise pytest.UsageError(f"containerkit_images: image {name!r} is registered twice")
+        images[name] = ImageSpec.create(name, Path(match["context"]), dockerfile=match["dockerfile"])
+    return images
+
+
+def container_options(
+    image: ImageSource,
+    *,
+    ports: Sequence[Port] = (),
+    env: Mapping[str, str] | None = None,
+    command: Command = None,
+    ready: Probe | None = None,
+    init: bool = True,
+    ready_timeout: float | None = None,
+) -> ContainerOptions:
+    """Check the arguments that describe a container, as ``container()`` and the marker take them."""
+    if not isinstance(image, str | ImageSpec) or not image:
+        raise pytest.UsageError(
+            f"image must be a build(...) fixture, a name from containerkit_images or an image "
+            f"reference, not {image!r}"
+        )
+    if isinstance(ports, str | int) or not all(_is_port(port) for port in ports):
+        raise pytest.UsageError(f"ports must be a list of container ports like [8000, '53/udp'], not {ports!r}")
+    if env is not None and not (
+        isinstance(env, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+    ):
+        raise pytest.UsageError(f"env must be a dict of strings to strings, not {env!r}")
+    if command is not None and not (
+        isinstance(command, str) or (isinstance(command, Sequence) and all(isinstance(p, str) for p in command))
+    ):
+        raise pytest.UsageError(f"command must be a string or a list of strings, not {command!r}")
+    if ready is not None and not callable(ready):
+        raise pytest.UsageError(f"ready must be a probe such as http_ok('/') or a callable, not {ready!r}")
+    if not isinstance(init, bool):
+        raise pytest.UsageError(f"init must be True or False, not {init!r}")
+    if ready_timeout is not None:
+        ready_timeout = positive_seconds(ready_timeout, "ready_timeout")
+    return ContainerOptions(
+        image=image,
+        ports=tuple(ports),
+        env=dict(env or {}),
+        command=command if isinstance(command, str | None) else tuple(command),
+        ready=ready,
+        init=init,
+        ready_timeout=ready_timeout,
+    )
+
+
+def marker_options(marker: pytest.Mark, where: str) -> ContainerOptions:
+    """The options of a ``@pytest.mark.container(...)`` marker, whose signature is `container_options`'s."""
+    try:
+        return container_options(*marker.args, **marker.kwargs)
+    except (TypeError, pytest.UsageError) as error:
+        raise pytest.UsageError(
+            f"{where}: bad @pytest.mark.container arguments: {error}. "
+            f"Expected @pytest.mark.{MARKER_SIGNATURE}"
+        ) from None
+
+
+def _plain_signature(function: Any) -> str:
+    signature = inspect.signature(function)
+    parameters = [p.replace(annotation=inspect.Parameter.empty) for p in signature.parameters.values()]
+    return f"{function.__name__.removesuffix('_options')}{signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)}"
+
+
+MARKER_SIGNATURE = _plain_signature(container_options)
+
+
+def positive_seconds(value: Any, name: str) -> float:
+    """*value* as a number of seconds above zero."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if seconds <= 0 or isinstance(value, bool):
+        raise pytest.UsageError(f"{name} must be a number of seconds above 0, not {value!r}")
+    return seconds
+
+
+def positive_int(value: Any, name: str) -> int:
+    """*value* as a whole number above zero."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number <= 0 or isinstance(value, bool):
+        raise pytest.UsageError(f"{name} must be a whole number above 0, not {value!r}")
+    return number
+
+
+def _is_port(port: object) -> bool:
+    if isinstance(port, bool):
+        return False
+    if isinstance(port, int):
+        return 0 < port < 65536
+    return isinstance(port, str) and PORT.match(port) is not None

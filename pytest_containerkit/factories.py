@@ -1,0 +1,110 @@
+"""Fixture factories that test files call at module level: ``build(...)`` and ``container(...)``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+from weakref import WeakKeyDictionary
+
+import pytest
+
+from .build import Image, ImageSpec
+from .config import container_options
+from .container import Command, Port
+from .errors import ContainerKitError
+from .handle import ContainerHandle
+from .kit import ContainerOptions, ImageSource, Kit
+from .ready import Probe
+
+Scope = Literal["session", "package", "module", "class", "function"]
+
+_image_specs: WeakKeyDictionary[Any, ImageSpec] = WeakKeyDictionary()
+
+
+def build(
+    context: str | Path,
+    *,
+    dockerfile: str | None = None,
+    buildargs: Mapping[str, str] | None = None,
+    target: str | None = None,
+    name: str | None = None,
+) -> Any:
+    """Declare a session-scoped fixture whose value is the `Image` built from *context*.
+
+    *context* is a directory relative to the rootdir; *dockerfile* is relative to *context*
+    (default ``Dockerfile``). The image is built once per session, when a selected test first needs it.
+    """
+    spec = ImageSpec.create(
+        name or Path(context).name, Path(context), dockerfile=dockerfile, buildargs=buildargs, target=target
+    )
+
+    def image_fixture(containerkit: Kit) -> Image:
+        return containerkit.build(spec)
+
+    image_fixture.__doc__ = f"The image {spec.name!r} built from {spec.context / spec.dockerfile}, once a session."
+    fixture = pytest.fixture(scope="session")(image_fixture)
+    _image_specs[fixture] = spec
+    return fixture
+
+
+def container(
+    image: Any,
+    *,
+    ports: Sequence[Port] = (),
+    env: Mapping[str, str] | None = None,
+    command: Command = None,
+    ready: Probe | None = None,
+    init: bool = True,
+    ready_timeout: float | None = None,
+    scope: Scope = "function",
+) -> Any:
+    """Declare a fixture that runs *image* and gives the test a `ContainerHandle` once it is ready.
+
+    *image* is a ``build(...)`` fixture, a name from the ini option ``containerkit_images``, or an
+    image already on the engine. Ports are published on 127.0.0.1 at host ports the engine picks;
+    *env* is merged over the image's ENV; *ready* is a probe such as ``http_ok("/")``.
+    """
+    options = container_options(
+        _image_source(image),
+        ports=ports,
+        env=env,
+        command=command,
+        ready=ready,
+        init=init,
+        ready_timeout=ready_timeout,
+    )
+
+    def container_fixture(containerkit: Kit, request: pytest.FixtureRequest) -> Iterator[ContainerHandle]:
+        yield from run_container(containerkit, options, request)
+
+    container_fixture.__doc__ = (
+        f"A running container of {_describe(options.image)}, ready when {options.ready or 'started'}; "
+        f"a fresh one per {scope}, removed afterwards."
+    )
+    return pytest.fixture(scope=scope)(container_fixture)
+
+
+def run_container(
+    kit: Kit, options: ContainerOptions, request: pytest.FixtureRequest
+) -> Iterator[ContainerHandle]:
+    """Start a container for a fixture, turning our errors into a clean failure, and remove it after."""
+    try:
+        handle = kit.start(options, labels={"pytest-containerkit.test": request.node.nodeid})
+    except ContainerKitError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield handle
+    finally:
+        kit.remove(handle)
+
+
+def _image_source(image: Any) -> Any:
+    try:
+        return _image_specs[image]
+    except (KeyError, TypeError):
+        return image
+
+
+def _describe(image: ImageSource) -> str:
+    return f"image {image.name!r}" if isinstance(image, ImageSpec) else repr(image)

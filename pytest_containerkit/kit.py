@@ -1,0 +1,135 @@
+"""One test session's engine, images and containers, usable without pytest."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .build import Builder, Image, ImageSpec, Progress
+from .container import Command, ContainerSpec, Port, launch
+from .engine import Engine, engine_errors
+from .errors import EngineUnavailable, UnknownImage
+from .handle import ContainerHandle
+from .ready import Probe
+
+LABEL = "pytest-containerkit"
+SESSION_LABEL = "pytest-containerkit.session"
+
+ImageSource = str | ImageSpec
+
+
+@dataclass(frozen=True)
+class ContainerOptions:
+    """Everything a test file says about a container: which image, and how to run and await it."""
+
+    image: ImageSource
+    ports: tuple[Port, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    command: Command = None
+    ready: Probe | None = None
+    init: bool = True
+    ready_timeout: float | None = None
+
+
+@dataclass
+class Kit:
+    """The session's door to containers: connects on first use, builds each image once, and
+    removes every container it started when closed."""
+
+    images: Mapping[str, ImageSpec]
+    session_id: str
+    rootdir: Path
+    ready_timeout: float = 30.0
+    log_lines: int = 50
+    progress: Progress = field(default=lambda line: None)
+    _engine: Engine | None = field(default=None, init=False)
+    _engine_error: EngineUnavailable | None = field(default=None, init=False)
+    _builder: Builder | None = field(default=None, init=False)
+    _handles: dict[str, ContainerHandle] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {LABEL: "1", SESSION_LABEL: self.session_id}
+
+    @property
+    def engine(self) -> Engine:
+        """The connected engine; a failure to connect is raised again, the same, on every use."""
+        with self._lock:
+            if self._engine is None:
+                if self._engine_error is not None:
+                    raise self._engine_error
+                try:
+                    self._engine = Engine.connect()
+                except EngineUnavailable as error:
+                    self._engine_error = error
+                    raise
+            return self._engine
+
+    @property
+    def builder(self) -> Builder:
+        engine = self.engine
+        with self._lock:
+            if self._builder is None:
+                self._builder = Builder(engine, self.labels, self.progress)
+            return self._builder
+
+    def build(self, spec: ImageSpec) -> Image:
+        """The image of *spec* (its context relative to the rootdir), built once per session."""
+        return self.builder.image(spec.at(self.rootdir))
+
+    def image_id(self, image: ImageSource) -> str:
+        """The image to run for *image*: a spec or registered name (built once), or a local image."""
+        if isinstance(image, str) and image in self.images:
+            image = self.images[image]
+        if isinstance(image, ImageSpec):
+            return self.build(image).id
+        found = self.engine.image_id(image)
+        if found is None:
+            raise UnknownImage(image, list(self.images))
+        return found
+
+    def start(self, options: ContainerOptions, labels: Mapping[str, str] | None = None) -> ContainerHandle:
+        """Start a container and wait until it is ready; on failure nothing is left running."""
+        spec = ContainerSpec(
+            image=self.image_id(options.image),
+            ports=options.ports,
+            env=options.env,
+            command=options.command,
+            init=options.init,
+            labels={**self.labels, **(labels or {})},
+        )
+        handle = ContainerHandle(
+            launch(self.engine, spec),
+            ready=options.ready,
+            ready_timeout=options.ready_timeout or self.ready_timeout,
+            log_lines=self.log_lines,
+        )
+        self._handles[handle.id] = handle
+        try:
+            handle.wait_ready()
+        except BaseException:
+            self.remove(handle)
+            raise
+        return handle
+
+    def remove(self, handle: ContainerHandle) -> None:
+        self._handles.pop(handle.id, None)
+        handle.remove()
+
+    def close(self) -> None:
+        """Remove every container this session started, including any a handle no longer tracks."""
+        for handle in list(self._handles.values()):
+            self.remove(handle)
+        if self._engine is None:
+            return
+        with engine_errors("removing the session's containers"):
+            leftovers = self._engine.client.containers.list(
+                all=True, filters={"label": f"{SESSION_LABEL}={self.session_id}"}
+            )
+            for leftover in leftovers:
+                leftover.remove(force=True, v=True)
+        self._engine.close()
+

@@ -18,7 +18,9 @@ from .container import Command, Port
 from .kit import ContainerOptions, ImageSource
 from .ready import Probe
 
-IMAGE_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][\w.-]*)\s*=\s*(?P<context>[^:]+?)\s*(?::\s*(?P<dockerfile>.+?))?\s*$")
+IMAGE_LINE = re.compile(
+    r"^(?P<name>[A-Za-z0-9][\w.-]*)\s*=\s*(?P<context>[^:]+?)\s*(?::\s*(?P<dockerfile>.+?))?\s*$"
+)
 PORT = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
 
 
@@ -58,13 +60,16 @@ def container_options(
             f"reference, not {image!r}"
         )
     if isinstance(ports, str | int) or not all(_is_port(port) for port in ports):
-        raise pytest.UsageError(f"ports must be a list of container ports like [8000, '53/udp'], not {ports!r}")
+        raise pytest.UsageError(
+            f"ports must be a list of container ports like [8000, '53/udp'], not {ports!r}"
+        )
     if env is not None and not (
         isinstance(env, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
     ):
         raise pytest.UsageError(f"env must be a dict of strings to strings, not {env!r}")
     if command is not None and not (
-        isinstance(command, str) or (isinstance(command, Sequence) and all(isinstance(p, str) for p in command))
+        isinstance(command, str)
+        or (isinstance(command, Sequence) and all(isinstance(p, str) for p in command))
     ):
         raise pytest.UsageError(f"command must be a string or a list of strings, not {command!r}")
     if ready is not None and not callable(ready):
@@ -95,13 +100,14 @@ def marker_options(marker: pytest.Mark, where: str) -> ContainerOptions:
         ) from None
 
 
-def _plain_signature(function: Any) -> str:
-    signature = inspect.signature(function)
+def _marker_signature() -> str:
+    signature = inspect.signature(container_options)
     parameters = [p.replace(annotation=inspect.Parameter.empty) for p in signature.parameters.values()]
-    return f"{function.__name__.removesuffix('_options')}{signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)}"
+    plain = signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
+    return f"container{plain}"
 
 
-MARKER_SIGNATURE = _plain_signature(container_options)
+MARKER_SIGNATURE = _marker_signature()
 
 
 def positive_seconds(value: Any, name: str) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,11 +112,8 @@ class RunningContainer:
 
     def remove(self) -> None:
         """Kill and remove the container with its anonymous volumes; gone already is fine."""
-        with engine_errors(f"removing container {self.name}"):
-            try:
-                self._container.remove(force=True, v=True)
-            except docker.errors.NotFound:
-                pass
+        with engine_errors(f"removing container {self.name}"), suppress(docker.errors.NotFound):
+            self._container.remove(force=True, v=True)
 
 
 def launch(engine: Engine, spec: ContainerSpec) -> RunningContainer:

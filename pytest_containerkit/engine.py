@@ -52,7 +52,7 @@ class Engine:
     @property
     def published_host(self) -> str:
         """The address at which this machine reaches the engine's published ports."""
-        url = urlsplit(self.api.base_url)
+        url = urlsplit(str(self.api.base_url))
         if url.scheme in ("http", "https") and url.hostname not in (None, "localhost"):
             return url.hostname
         return LOCAL_HOST

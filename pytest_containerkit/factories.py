@@ -36,13 +36,19 @@ def build(
     (default ``Dockerfile``). The image is built once per session, when a selected test first needs it.
     """
     spec = ImageSpec.create(
-        name or Path(context).name, Path(context), dockerfile=dockerfile, buildargs=buildargs, target=target
+        name or Path(context).name,
+        Path(context),
+        dockerfile=dockerfile,
+        buildargs=buildargs,
+        target=target,
     )
 
     def image_fixture(containerkit: Kit) -> Image:
         return containerkit.build(spec)
 
-    image_fixture.__doc__ = f"The image {spec.name!r} built from {spec.context / spec.dockerfile}, once a session."
+    image_fixture.__doc__ = (
+        f"The image {spec.name!r} built from {spec.context / spec.dockerfile}, once a session."
+    )
     fixture = pytest.fixture(scope="session")(image_fixture)
     _image_specs[fixture] = spec
     return fixture
@@ -89,14 +95,19 @@ def run_container(
     kit: Kit, options: ContainerOptions, request: pytest.FixtureRequest
 ) -> Iterator[ContainerHandle]:
     """Start a container for a fixture, turning our errors into a clean failure, and remove it after."""
-    try:
-        handle = kit.start(options, labels={"pytest-containerkit.test": request.node.nodeid})
-    except ContainerKitError as error:
-        pytest.fail(str(error), pytrace=False)
+    handle = _start_or_fail(kit, options, request)
     try:
         yield handle
     finally:
         kit.remove(handle)
+
+
+def _start_or_fail(kit: Kit, options: ContainerOptions, request: pytest.FixtureRequest) -> ContainerHandle:
+    try:
+        return kit.start(options, labels={"pytest-containerkit.test": request.node.nodeid})
+    except ContainerKitError as error:
+        message = str(error)
+    pytest.fail(message, pytrace=False)
 
 
 def _image_source(image: Any) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
@@ -14,15 +14,18 @@ from .ready import Probe, wait_until_ready
 
 
 class BaseUrlSession(requests.Session):
-    """A requests session whose relative URLs are resolved against ``base_url``."""
+    """A requests session whose relative URLs are resolved against the URL *base_url* returns.
 
-    def __init__(self, base_url: str) -> None:
+    The base URL is asked for on every request, since a restarted container may get new host ports.
+    """
+
+    def __init__(self, base_url: Callable[[], str]) -> None:
         super().__init__()
         self.base_url = base_url
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         target = url.decode() if isinstance(url, bytes) else url
-        return super().request(method, urljoin(self.base_url, target), *args, **kwargs)
+        return super().request(method, urljoin(self.base_url(), target), *args, **kwargs)
 
 
 class ContainerHandle:
@@ -34,13 +37,18 @@ class ContainerHandle:
     """
 
     def __init__(
-        self, container: RunningContainer, *, ready: Probe | None, ready_timeout: float, log_lines: int
+        self,
+        container: RunningContainer,
+        *,
+        ready: Probe | None,
+        ready_timeout: float,
+        log_lines: int,
     ) -> None:
         self.container = container
         self.ready = ready
         self.ready_timeout = ready_timeout
         self.log_lines = log_lines
-        self.http = BaseUrlSession(self._base_url())
+        self.http = BaseUrlSession(self.url)
 
     @property
     def id(self) -> str:
@@ -89,7 +97,6 @@ class ContainerHandle:
     def restart(self) -> None:
         """Restart the container and wait until it is ready again (its host ports may change)."""
         self.container.restart()
-        self.http.base_url = self._base_url()
         self.wait_ready()
 
     def stop(self) -> None:
@@ -98,9 +105,6 @@ class ContainerHandle:
     def remove(self) -> None:
         self.http.close()
         self.container.remove()
-
-    def _base_url(self) -> str:
-        return self.url() if self.container.spec.ports else ""
 
     def __repr__(self) -> str:
         return f"<ContainerHandle {self.name} of {self.image}>"

@@ -101,8 +101,9 @@ class Kit:
             init=options.init,
             labels={**self.labels, **(labels or {})},
         )
+        running = launch(self.engine, spec)
         handle = ContainerHandle(
-            launch(self.engine, spec),
+            running,
             ready=options.ready,
             ready_timeout=options.ready_timeout or self.ready_timeout,
             log_lines=self.log_lines,
@@ -132,4 +133,3 @@ class Kit:
             for leftover in leftovers:
                 leftover.remove(force=True, v=True)
         self._engine.close()
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
@@ -30,8 +30,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         help="images tests can name: one 'NAME = CONTEXT_DIR[:DOCKERFILE]' a line, relative to the rootdir",
     )
-    parser.addini("containerkit_ready_timeout", default="30", help="seconds a container may take to become ready")
-    parser.addini("containerkit_log_lines", default="50", help="container log lines shown when something fails")
+    parser.addini(
+        "containerkit_ready_timeout",
+        default="30",
+        help="seconds a container may take to become ready",
+    )
+    parser.addini(
+        "containerkit_log_lines",
+        default="50",
+        help="container log lines shown when something fails",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -71,12 +79,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report: pytest.TestReport = yield
     if report.failed and call.when == "call":
         kit = item.config.stash[KIT]
         for handle in _handles_of(item):
-            report.sections.append((f"container {handle.name} ({handle.image[:19]}) log", handle.logs(kit.log_lines)))
+            report.sections.append(
+                (f"container {handle.name} ({handle.image[:19]}) log", handle.logs(kit.log_lines))
+            )
     return report
 
 
@@ -98,7 +110,8 @@ def container(request: pytest.FixtureRequest, containerkit: Kit) -> Iterator[Con
     marker = request.node.get_closest_marker("container")
     if marker is None:
         pytest.fail(
-            "the container fixture needs a marker naming its image: @pytest.mark.container(IMAGE, ports=[...])",
+            "the container fixture needs a marker naming its image: "
+            "@pytest.mark.container(IMAGE, ports=[...])",
             pytrace=False,
         )
     yield from run_container(containerkit, marker_options(marker, request.node.nodeid), request)

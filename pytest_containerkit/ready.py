@@ -22,7 +22,8 @@ Port = int | str
 class Target(Protocol):
     """What probes and the wait loop see of a container."""
 
-    host: str
+    @property
+    def host(self) -> str: ...
 
     def url(self, path: str = "/", port: Port | None = None) -> str: ...
 

@@ -247,7 +247,13 @@ def test_every_fixture_has_a_docstring_and_the_marker_its_signature(
 ) -> None:
     fixtures = pytester.runpytest("--fixtures")
     fixtures.stdout.fnmatch_lines(
-        ["containerkit*", "    The session's containers*", "container*", "    A fresh, ready*"]
+        [
+            "*fixtures defined from pytest_containerkit.plugin*",
+            "container -- *",
+            "    A fresh, ready container*",
+            "containerkit *session scope* -- *",
+            "    The session's containers*",
+        ]
     )
     markers = pytester.runpytest("--markers")
     markers.stdout.fnmatch_lines(["@pytest.mark.container(image, *, ports=(), env=None, *): run the test's*"])

@@ -15,7 +15,10 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 stamp="$venv/.containerkit-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+  if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]' >"$venv/pip.log" 2>&1; then
+    cat "$venv/pip.log" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 bash scripts/engine.sh

@@ -8,20 +8,63 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .build import ImageSpec
+from .build import BuildOptions, ImageSpec
 from .container import Command, Port
 from .kit import ContainerOptions, ImageSource
 from .ready import Probe
 
+INI_SETTINGS = [
+    ("containerkit_ready_timeout", "30", "seconds a container may take to become ready"),
+    ("containerkit_build_timeout", "1800", "seconds one image may take to build"),
+    ("containerkit_log_lines", "50", "container log lines shown when something fails"),
+    ("containerkit_keep_images", "3", "built images kept per image name; older ones are removed"),
+]
 IMAGE_LINE = re.compile(
     r"^(?P<name>[A-Za-z0-9][\w.-]*)\s*=\s*(?P<context>[^:]+?)\s*(?::\s*(?P<dockerfile>.+?))?\s*$"
 )
 PORT = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The plugin's settings: the command line first, then the ini file, then the defaults."""
+
+    ready_timeout: float
+    log_lines: int
+    keep_images: int
+    build_options: BuildOptions
+
+    @classmethod
+    def read(cls, config: pytest.Config, images_variable: str) -> Settings:
+        """Read *config*; *images_variable* holds ``NAME=REF`` pairs given through the environment."""
+
+        def setting(name: str) -> Any:
+            return config.getoption(name, None) or config.getini(name)
+
+        def seconds(name: str) -> float:
+            return positive_seconds(setting(name), name)
+
+        def count(name: str) -> int:
+            return positive_int(setting(name), name)
+
+        no_cache = bool(config.getoption("containerkit_no_cache"))
+        return cls(
+            ready_timeout=seconds("containerkit_ready_timeout"),
+            log_lines=count("containerkit_log_lines"),
+            keep_images=count("containerkit_keep_images"),
+            build_options=BuildOptions(
+                rebuild=no_cache or bool(config.getoption("containerkit_rebuild")),
+                no_cache=no_cache,
+                timeout=seconds("containerkit_build_timeout"),
+                images=image_overrides(images_variable.split() + config.getoption("containerkit_image")),
+            ),
+        )
 
 
 def parse_images(lines: Sequence[str]) -> dict[str, ImageSpec]:
@@ -108,6 +151,20 @@ def _marker_signature() -> str:
 
 
 MARKER_SIGNATURE = _marker_signature()
+
+
+def image_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """``NAME=REF`` pairs: existing images to use instead of building the images of those names."""
+    overrides = {}
+    for pair in pairs:
+        name, equals, reference = pair.partition("=")
+        if not (equals and name.strip() and reference.strip()):
+            raise pytest.UsageError(
+                "--containerkit-image takes NAME=REF (an image name and an image on the engine), "
+                f"not {pair!r}"
+            )
+        overrides[name.strip()] = reference.strip()
+    return overrides
 
 
 def positive_seconds(value: Any, name: str) -> float:

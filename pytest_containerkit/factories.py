@@ -20,6 +20,15 @@ from .ready import Probe
 Scope = Literal["session", "package", "module", "class", "function"]
 
 _image_specs: WeakKeyDictionary[Any, ImageSpec] = WeakKeyDictionary()
+_fixture_images: WeakKeyDictionary[Any, ImageSource] = WeakKeyDictionary()
+
+
+def image_of_fixture(function: Any) -> ImageSource | None:
+    """The image a fixture function made by `build` or `container` needs, if it is one of ours."""
+    try:
+        return _fixture_images.get(function)
+    except TypeError:
+        return None
 
 
 def build(
@@ -49,6 +58,7 @@ def build(
     image_fixture.__doc__ = (
         f"The image {spec.name!r} built from {spec.context / spec.dockerfile}, once a session."
     )
+    _fixture_images[image_fixture] = spec
     fixture = pytest.fixture(scope="session")(image_fixture)
     _image_specs[fixture] = spec
     return fixture
@@ -88,6 +98,7 @@ def container(
         f"A running container of {_describe(options.image)}, ready when {options.ready or 'started'}; "
         f"a fresh one per {scope}, removed afterwards."
     )
+    _fixture_images[container_fixture] = options.image
     return pytest.fixture(scope=scope)(container_fixture)
 
 

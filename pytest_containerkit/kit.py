@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import Builder, Image, ImageSpec, Progress
+from .build import (
+    Builder,
+    BuildOptions,
+    BuildProgress,
+    BuildReport,
+    Image,
+    ImageSpec,
+    MemoryState,
+    SilentProgress,
+    StateStore,
+)
 from .container import Command, ContainerSpec, Port, launch
 from .engine import Engine, engine_errors
 from .errors import EngineUnavailable, UnknownImage
@@ -43,7 +53,9 @@ class Kit:
     rootdir: Path
     ready_timeout: float = 30.0
     log_lines: int = 50
-    progress: Progress = field(default=lambda line: None)
+    build_options: BuildOptions = field(default_factory=BuildOptions)
+    state: StateStore = field(default_factory=MemoryState)
+    build_progress: BuildProgress = field(default_factory=SilentProgress)
     _engine: Engine | None = field(default=None, init=False)
     _engine_error: EngineUnavailable | None = field(default=None, init=False)
     _builder: Builder | None = field(default=None, init=False)
@@ -73,8 +85,23 @@ class Kit:
         engine = self.engine
         with self._lock:
             if self._builder is None:
-                self._builder = Builder(engine, self.labels, self.progress)
+                self._builder = Builder(
+                    engine, self.labels, self.build_options, self.state, self.build_progress
+                )
             return self._builder
+
+    @property
+    def build_reports(self) -> list[BuildReport]:
+        return self._builder.reports if self._builder is not None else []
+
+    def prepare(self, specs: Iterable[ImageSpec]) -> None:
+        """Build the images of *specs* now, in parallel; failures reach the tests that need them."""
+        self.builder.prepare(spec.at(self.rootdir) for spec in specs)
+
+    def prune_images(self, keep: int) -> None:
+        """Remove the older images built for the names used this session, keeping the newest *keep*."""
+        if self._builder is not None:
+            self._builder.prune(keep)
 
     def build(self, spec: ImageSpec) -> Image:
         """The image of *spec* (its context relative to the rootdir), built once per session."""

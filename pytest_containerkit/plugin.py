@@ -1,20 +1,27 @@
-"""pytest glue: options, the ``container`` marker and fixture, failure reports, session clean-up."""
+"""pytest glue: options, the ``container`` marker and fixture, builds after collection, failure
+reports, the end-of-run summary and session clean-up."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
-from .config import MARKER_SIGNATURE, marker_options, parse_images, positive_int, positive_seconds
-from .factories import run_container
+from .build import ImageSpec, MemoryState
+from .config import INI_SETTINGS, MARKER_SIGNATURE, Settings, marker_options, parse_images
+from .errors import ContainerKitError
+from .factories import image_of_fixture, run_container
 from .handle import ContainerHandle
 from .kit import Kit
+from .reporting import TerminalProgress, summary_lines
 
 KIT = pytest.StashKey[Kit]()
+SETTINGS = pytest.StashKey[Settings]()
 SESSION_ID = "containerkit_session_id"
+IMAGES_VARIABLE = "CONTAINERKIT_IMAGES"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -24,22 +31,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="how long a container may take to become ready (default: ini containerkit_ready_timeout, 30)",
     )
+    group.addoption(
+        "--containerkit-rebuild",
+        action="store_true",
+        help="build every image even when an image with the same inputs exists",
+    )
+    group.addoption(
+        "--containerkit-no-cache",
+        action="store_true",
+        help="build without the engine's layer cache (implies --containerkit-rebuild)",
+    )
+    group.addoption(
+        "--containerkit-build-timeout",
+        metavar="SECONDS",
+        help="how long one image may take to build (default: ini containerkit_build_timeout, 1800)",
+    )
+    group.addoption(
+        "--containerkit-image",
+        action="append",
+        default=[],
+        metavar="NAME=REF",
+        help="use the existing image REF instead of building NAME "
+        f"(repeatable; or {IMAGES_VARIABLE}='NAME=REF ...')",
+    )
     parser.addini(
         "containerkit_images",
         type="linelist",
         default=[],
         help="images tests can name: one 'NAME = CONTEXT_DIR[:DOCKERFILE]' a line, relative to the rootdir",
     )
-    parser.addini(
-        "containerkit_ready_timeout",
-        default="30",
-        help="seconds a container may take to become ready",
-    )
-    parser.addini(
-        "containerkit_log_lines",
-        default="50",
-        help="container log lines shown when something fails",
-    )
+    for name, default, meaning in INI_SETTINGS:
+        parser.addini(name, default=default, help=meaning)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,15 +70,18 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER_SIGNATURE}: run the test's `container` fixture from IMAGE (a name from "
         "containerkit_images or an image on the engine), with these ports, env and readiness probe.",
     )
+    settings = Settings.read(config, os.environ.get(IMAGES_VARIABLE, ""))
     workerinput: dict[str, Any] = getattr(config, "workerinput", {})
-    timeout = config.getoption("containerkit_ready_timeout") or config.getini("containerkit_ready_timeout")
+    config.stash[SETTINGS] = settings
     config.stash[KIT] = Kit(
         images=parse_images(config.getini("containerkit_images")),
         session_id=workerinput.get(SESSION_ID) or uuid.uuid4().hex[:12],
         rootdir=config.rootpath,
-        ready_timeout=positive_seconds(timeout, "containerkit_ready_timeout"),
-        log_lines=positive_int(config.getini("containerkit_log_lines"), "containerkit_log_lines"),
-        progress=_progress_writer(config),
+        ready_timeout=settings.ready_timeout,
+        log_lines=settings.log_lines,
+        build_options=settings.build_options,
+        state=config.cache if config.cache is not None else MemoryState(),
+        build_progress=TerminalProgress(config),
     )
 
 
@@ -66,16 +91,33 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput[SESSION_ID] = node.config.stash[KIT].session_id
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if KIT in config.stash:
-        config.stash[KIT].close()
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Check every ``container`` marker's arguments before anything runs."""
     for item in items:
         for marker in item.iter_markers("container"):
             marker_options(marker, item.nodeid)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Build the images that the selected tests need, in parallel, before the first test runs."""
+    kit = session.config.stash[KIT]
+    specs = {spec for item in session.items for spec in _images_needed(item, kit)}
+    if not specs:
+        return
+    try:
+        kit.prepare(specs)
+    except ContainerKitError:
+        return
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):
+        session.config.stash[KIT].prune_images(session.config.stash[SETTINGS].keep_images)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if KIT in config.stash:
+        config.stash[KIT].close()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -86,10 +128,17 @@ def pytest_runtest_makereport(
     if report.failed and call.when == "call":
         kit = item.config.stash[KIT]
         for handle in _handles_of(item):
-            report.sections.append(
-                (f"container {handle.name} ({handle.image[:19]}) log", handle.logs(kit.log_lines))
-            )
+            title = f"container {handle.name} ({handle.image[:19]}) log"
+            report.sections.append((title, handle.logs(kit.log_lines)))
     return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    reports = config.stash[KIT].build_reports
+    if reports:
+        terminalreporter.write_sep("=", "containerkit images")
+        for line in summary_lines(reports):
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -117,18 +166,21 @@ def container(request: pytest.FixtureRequest, containerkit: Kit) -> Iterator[Con
     yield from run_container(containerkit, marker_options(marker, request.node.nodeid), request)
 
 
+def _images_needed(item: pytest.Item, kit: Kit) -> Iterator[ImageSpec]:
+    sources = [marker_options(marker, item.nodeid).image for marker in item.iter_markers("container")]
+    fixture_info = getattr(item, "_fixtureinfo", None)
+    if fixture_info is not None:
+        for name in fixture_info.names_closure:
+            for definition in fixture_info.name2fixturedefs.get(name, ()):
+                source = image_of_fixture(definition.func)
+                if source is not None:
+                    sources.append(source)
+    for source in sources:
+        spec = kit.images.get(source) if isinstance(source, str) else source
+        if spec is not None:
+            yield spec
+
+
 def _handles_of(item: pytest.Item) -> list[ContainerHandle]:
     funcargs: dict[str, Any] = getattr(item, "funcargs", {})
     return [value for value in funcargs.values() if isinstance(value, ContainerHandle)]
-
-
-def _progress_writer(config: pytest.Config) -> Any:
-    def write(line: str) -> None:
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        capture = config.pluginmanager.get_plugin("capturemanager")
-        if reporter is None or capture is None or config.get_verbosity() < 1:
-            return
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(f"containerkit: {line}")
-
-    return write

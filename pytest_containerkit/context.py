@@ -142,7 +142,8 @@ class DockerIgnore:
             if not line or line.startswith("#"):
                 continue
             exception = line.startswith("!")
-            line = go_clean(line[1:].strip() if exception else line)
+            line = line[1:].strip() if exception else line
+            line = go_clean(line) if line else line
             if len(line) > 1 and line.startswith("/"):
                 line = line[1:]
             lines.append(("!" if exception else "") + line)

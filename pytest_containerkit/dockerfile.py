@@ -58,7 +58,7 @@ class Dockerfile:
             if not pending:
                 start = number
             if stripped.endswith(escape):
-                pending.append(stripped[:-1])
+                pending.append(stripped[:-1].strip())
                 continue
             pending.append(stripped)
             keyword, _, arguments = " ".join(pending).strip().partition(" ")

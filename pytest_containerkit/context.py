@@ -16,6 +16,7 @@ import tarfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
@@ -28,6 +29,9 @@ _REGEX_SPECIALS = frozenset(".+()|{}$")
 # granularity without their (size, mtime, inode) changing, so their hash is not cached.
 _RACY_NS = 2_000_000_000
 _CHUNK = 1 << 20
+# Large files are hashed in threads (hashlib lets go of the GIL); small ones cost less inline.
+_READERS = 4
+_LARGE_FILE = 256 * 1024
 LARGE_CONTEXT = 50 * 1024 * 1024
 SECRET = re.compile(r"(^|/)(\.env(\.[^/]*)?|[^/]*\.pem|id_rsa[^/]*|\.git)(/|$)")
 
@@ -212,16 +216,16 @@ class StatCache:
     entries: dict[str, list[int | str]] = field(default_factory=dict)
     changed: bool = False
 
-    def sha256(self, root: Path, entry: Entry, now_ns: int) -> str:
-        key: list[int | str] = [entry.size, entry.mtime_ns, entry.inode]
+    def lookup(self, entry: Entry) -> str | None:
         known = self.entries.get(entry.path)
-        if known is not None and known[:3] == key:
+        if known is not None and known[:3] == [entry.size, entry.mtime_ns, entry.inode]:
             return str(known[3])
-        digest = _file_sha256(root / entry.path)
+        return None
+
+    def store(self, entry: Entry, digest: str, now_ns: int) -> None:
         if now_ns - entry.mtime_ns > _RACY_NS:
-            self.entries[entry.path] = [*key, digest]
+            self.entries[entry.path] = [entry.size, entry.mtime_ns, entry.inode, digest]
             self.changed = True
-        return digest
 
     def forget_missing(self, present: set[str]) -> None:
         for path in set(self.entries) - present:
@@ -260,12 +264,20 @@ class BuildContext:
         """Each file's content hash (a link's target), by path, reading only what the cache lacks."""
         cache = cache if cache is not None else StatCache()
         now_ns = time.time_ns()
-        hashes = {
-            entry.path: entry.link if entry.kind == "symlink" else cache.sha256(self.root, entry, now_ns)
-            for entry in self.files
+        hashes: dict[str, str | None] = {
+            entry.path: entry.link if entry.kind == "symlink" else cache.lookup(entry) for entry in self.files
         }
+        unread = [entry for entry in self.files if hashes[entry.path] is None]
+        small = [entry for entry in unread if entry.size < _LARGE_FILE]
+        large = [entry for entry in unread if entry.size >= _LARGE_FILE]
+        with ThreadPoolExecutor(max_workers=_READERS) as pool:
+            in_threads = pool.map(_file_sha256, [self.root / entry.path for entry in large])
+            digests = [_file_sha256(self.root / entry.path) for entry in small] + list(in_threads)
+        for entry, digest in zip(small + large, digests, strict=True):
+            hashes[entry.path] = digest
+            cache.store(entry, digest, now_ns)
         cache.forget_missing(set(hashes))
-        return hashes
+        return {path: digest or "" for path, digest in hashes.items()}
 
     def manifest(self, hashes: Mapping[str, str]) -> Iterator[str]:
         """One line per entry naming its path, kind, mode and content: the context's part of a digest."""

@@ -180,40 +180,46 @@ def test_unknown(container):
     result.stdout.fnmatch_lines(["*unknown image 'gamma-not-anywhere'*registered: alpha, beta*"])
 
 
-def test_missing_dockerfile_is_named(pytester: pytest.Pytester) -> None:
-    pytester.mkdir("empty")
+def run_a_test_of_image(pytester: pytest.Pytester, context: str) -> pytest.RunResult:
+    """Run one inner test that needs a container of the image built from *context*."""
     pytester.makepyfile(
-        """
+        f"""
 from pytest_containerkit import build, container
 
-app = container(build("empty"))
+app = container(build("{context}"))
 
 def test_app(app):
     pass
 """
     )
-    result = pytester.runpytest()
+    return pytester.runpytest()
+
+
+def test_missing_dockerfile_is_named(pytester: pytest.Pytester) -> None:
+    pytester.mkdir("empty")
+    result = run_a_test_of_image(pytester, "empty")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*image 'empty': no Dockerfile at *empty/Dockerfile*"])
+
+
+def test_a_missing_context_is_named(pytester: pytest.Pytester) -> None:
+    result = run_a_test_of_image(pytester, "nowhere")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*image 'nowhere': the build context */nowhere is not a directory*"])
 
 
 def test_a_failing_build_shows_the_step_and_its_output(pytester: pytest.Pytester) -> None:
     web_context(pytester, cmd='["true"]')
     dockerfile = pytester.path / "web" / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text() + 'RUN echo "compiling..." && exit 7\n')
-    pytester.makepyfile(
-        """
-from pytest_containerkit import build, container
-
-app = container(build("web"))
-
-def test_app(app):
-    pass
-"""
-    )
-    result = pytester.runpytest()
+    result = run_a_test_of_image(pytester, "web")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*building image 'web' failed*", "*compiling...*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*building image 'web' failed at step 6/6: RUN echo \"compiling...\" && exit 7: *code: 7*",
+            "*compiling...*",
+        ]
+    )
 
 
 @pytest.mark.parametrize(

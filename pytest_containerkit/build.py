@@ -258,10 +258,17 @@ class Builder:
         for name in {report.name for report in self.reports if report.status != "given"}:
             with engine_errors(f"listing the images built for {name!r}"):
                 images = self.engine.api.images(filters={"label": [f"{IMAGE_LABEL}={name}", DIGEST_LABEL]})
-            newest_first = sorted(images, key=lambda image: int(image["Created"]), reverse=True)
+            newest_first = sorted(images, key=self._created, reverse=True)
             for old in newest_first[keep:]:
                 if old["Id"] not in used:
                     self._remove_image(old)
+
+    def _created(self, image: Mapping[str, Any]) -> str:
+        """When *image* was created, to the nanosecond (image lists give whole seconds)."""
+        with engine_errors("inspecting an image"):
+            created = str(self.engine.api.inspect_image(image["Id"])["Created"])
+        seconds, _, fraction = created.rstrip("Z").partition(".")
+        return f"{seconds}.{fraction:0<9}"
 
     def _remove_image(self, image: Mapping[str, Any]) -> None:
         tags = [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]

@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,6 +34,27 @@ DIGEST_LABEL = "pytest-containerkit.digest"
 IMAGE_LABEL = "pytest-containerkit.image"
 STEP = re.compile(r"^Step (?P<number>\d+)/(?P<total>\d+) : (?P<instruction>.*)$")
 FILES_SHOWN = 3
+
+
+class Secret(str):
+    """A build arg value that never appears in logs, reports, labels or the plugin's cache."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    @property
+    def fingerprint(self) -> str:
+        return "secret:sha256:" + hashlib.sha256(self.encode()).hexdigest()
+
+
+def secret(value: str) -> Secret:
+    """Mark a build arg value as secret: ``build("app", buildargs={"TOKEN": secret(token)})``."""
+    return Secret(value)
+
+
+def shown(value: str) -> str:
+    """A build arg value as it may be shown or stored: a secret's hash, anything else as it is."""
+    return value.fingerprint if isinstance(value, Secret) else value
 
 
 class StateStore(Protocol):
@@ -148,7 +169,7 @@ class Fingerprint:
         return {
             "digest": self.digest,
             "files": self.files,
-            "buildargs": self.buildargs,
+            "buildargs": {name: shown(value) for name, value in self.buildargs.items()},
             "bases": self.bases,
             "target": self.target,
         }
@@ -167,9 +188,8 @@ class Fingerprint:
             if paths:
                 reasons.append(f"files {what}: {_first_few(sorted(paths))}")
         args_before: dict[str, str] = earlier.get("buildargs", {})
-        changed_args = sorted(
-            k for k in {*self.buildargs, *args_before} if self.buildargs.get(k) != args_before.get(k)
-        )
+        args_now = {name: shown(value) for name, value in self.buildargs.items()}
+        changed_args = sorted(k for k in {*args_now, *args_before} if args_now.get(k) != args_before.get(k))
         if changed_args:
             reasons.append(f"build args changed: {', '.join(changed_args)}")
         bases_before: dict[str, str | None] = earlier.get("bases", {})
@@ -296,7 +316,7 @@ class Builder:
                 *context.manifest(files),
                 f"dockerfile {spec.dockerfile}",
                 f"target {spec.target}",
-                *(f"arg {name}={value}" for name, value in sorted(buildargs.items())),
+                *(f"arg {name}={shown(value)}" for name, value in sorted(buildargs.items())),
                 *(f"base {base} {image_id}" for base, image_id in bases.items()),
             ]
         )
@@ -350,7 +370,8 @@ class Builder:
     ) -> BuildReport:
         reasons = ["--containerkit-rebuild"] if self.options.rebuild else []
         reasons += fingerprint.changes_since(earlier) or ["the image built before is gone from the engine"]
-        steps = _StepLog(spec.name, self.progress)
+        secrets = [value for value in fingerprint.buildargs.values() if isinstance(value, Secret)]
+        steps = _StepLog(spec.name, self.progress, secrets)
         with tempfile.TemporaryFile() as archive:
             fingerprint.context.write_tar(archive)
             archive.seek(0)
@@ -399,7 +420,7 @@ class Builder:
         archive.seek(0)
         return self._stream(
             spec,
-            _StepLog(spec.name, SilentProgress()),
+            _StepLog(spec.name, SilentProgress(), []),
             started,
             fileobj=archive,
             custom_context=True,
@@ -415,14 +436,14 @@ class Builder:
                 rm=True, forcerm=True, decode=True, timeout=self.options.timeout, **build
             ):
                 if "error" in chunk:
-                    build_log.append(str(chunk["error"]))
+                    error = steps.redact(str(chunk["error"]))
+                    build_log.append(error)
                     failing = f" at {steps.current}" if steps.current else ""
-                    raise BuildFailed(
-                        f"building image {spec.name!r} failed{failing}: {chunk['error']}", build_log
-                    )
+                    raise BuildFailed(f"building image {spec.name!r} failed{failing}: {error}", build_log)
                 if "stream" in chunk:
-                    build_log.append(str(chunk["stream"]))
-                    steps.feed(str(chunk["stream"]))
+                    text = steps.redact(str(chunk["stream"]))
+                    build_log.append(text)
+                    steps.feed(text)
                 image_id = (chunk.get("aux") or {}).get("ID", image_id)
                 if deadline is not None and time.perf_counter() > deadline:
                     raise BuildFailed(
@@ -438,14 +459,20 @@ class Builder:
 class _StepLog:
     """Follows the classic builder's output: which step runs, and which came from the layer cache."""
 
-    def __init__(self, name: str, progress: BuildProgress) -> None:
+    def __init__(self, name: str, progress: BuildProgress, secrets: Sequence[str]) -> None:
         self.name = name
         self.progress = progress
+        self.secrets = [value for value in secrets if value]
         self.current: str | None = None
         self.total = 0
         self.cached = 0
         self.first_miss: str | None = None
         self._current_cached = False
+
+    def redact(self, text: str) -> str:
+        for value in self.secrets:
+            text = text.replace(value, "***")
+        return text
 
     def feed(self, text: str) -> None:
         for line in text.splitlines():

@@ -24,7 +24,13 @@ INI_SETTINGS = [
     ("containerkit_build_timeout", "1800", "seconds one image may take to build"),
     ("containerkit_log_lines", "50", "container log lines shown when something fails"),
     ("containerkit_keep_images", "3", "built images kept per image name; older ones are removed"),
+    ("containerkit_keep", "never", "keep containers running after their tests: never, failed or always"),
+    ("containerkit_missing", "error", "with no Docker engine, container tests: error or skip"),
+    ("containerkit_publish_address", "127.0.0.1", "the host address published ports bind to"),
 ]
+KEEP_CHOICES = ("never", "failed", "always")
+TEST_FAILED = pytest.StashKey[bool]()
+MISSING_CHOICES = ("error", "skip")
 IMAGE_LINE = re.compile(
     r"^(?P<name>[A-Za-z0-9][\w.-]*)\s*=\s*(?P<context>[^:]+?)\s*(?::\s*(?P<dockerfile>.+?))?\s*$"
 )
@@ -38,6 +44,9 @@ class Settings:
     ready_timeout: float
     log_lines: int
     keep_images: int
+    keep: str
+    missing: str
+    publish_address: str
     build_options: BuildOptions
 
     @classmethod
@@ -58,6 +67,9 @@ class Settings:
             ready_timeout=seconds("containerkit_ready_timeout"),
             log_lines=count("containerkit_log_lines"),
             keep_images=count("containerkit_keep_images"),
+            keep=choice(setting("containerkit_keep"), KEEP_CHOICES, "containerkit_keep"),
+            missing=choice(setting("containerkit_missing"), MISSING_CHOICES, "containerkit_missing"),
+            publish_address=str(setting("containerkit_publish_address")),
             build_options=BuildOptions(
                 rebuild=no_cache or bool(config.getoption("containerkit_rebuild")),
                 no_cache=no_cache,
@@ -65,6 +77,9 @@ class Settings:
                 images=image_overrides(images_variable.split() + config.getoption("containerkit_image")),
             ),
         )
+
+
+SETTINGS = pytest.StashKey[Settings]()
 
 
 def parse_images(lines: Sequence[str]) -> dict[str, ImageSpec]:
@@ -89,7 +104,7 @@ def parse_images(lines: Sequence[str]) -> dict[str, ImageSpec]:
 def container_options(
     image: ImageSource,
     *,
-    ports: Sequence[Port] = (),
+    ports: Sequence[Port] | Mapping[Port, int | None] = (),
     env: Mapping[str, str] | None = None,
     command: Command = None,
     ready: Probe | None = None,
@@ -102,9 +117,15 @@ def container_options(
             f"image must be a build(...) fixture, a name from containerkit_images or an image "
             f"reference, not {image!r}"
         )
-    if isinstance(ports, str | int) or not all(_is_port(port) for port in ports):
+    host_ports = dict(ports) if isinstance(ports, Mapping) else {}
+    if (
+        isinstance(ports, str | int)
+        or not all(_is_port(port) for port in ports)
+        or not all(host is None or (_is_port(host) and isinstance(host, int)) for host in host_ports.values())
+    ):
         raise pytest.UsageError(
-            f"ports must be a list of container ports like [8000, '53/udp'], not {ports!r}"
+            "ports must be a list of container ports like [8000, '53/udp'], or a dict of container "
+            f"ports to host ports like {{8000: 18000}}, not {ports!r}"
         )
     if env is not None and not (
         isinstance(env, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
@@ -124,6 +145,7 @@ def container_options(
     return ContainerOptions(
         image=image,
         ports=tuple(ports),
+        host_ports={port: host for port, host in host_ports.items() if host is not None},
         env=dict(env or {}),
         command=command if isinstance(command, str | None) else tuple(command),
         ready=ready,
@@ -165,6 +187,13 @@ def image_overrides(pairs: Sequence[str]) -> dict[str, str]:
             )
         overrides[name.strip()] = reference.strip()
     return overrides
+
+
+def choice(value: Any, choices: Sequence[str], name: str) -> str:
+    """*value* if it is one of *choices*."""
+    if value not in choices:
+        raise pytest.UsageError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return str(value)
 
 
 def positive_seconds(value: Any, name: str) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ class ContainerSpec:
 
     image: str
     ports: tuple[Port, ...] = ()
+    host_ports: Mapping[Port, int] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     command: Command = None
     init: bool = True
@@ -42,6 +45,31 @@ class ExecResult:
     output: str
 
 
+class LogStream:
+    """A container's output, read by a background thread as it comes (``docker logs --follow``)."""
+
+    def __init__(self, container: Any, since: float | None) -> None:
+        self._lines: list[str] = []
+        self._stream = container.logs(stream=True, follow=True, since=since)
+        self._thread = threading.Thread(target=self._read, name="containerkit-logs", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        pending = ""
+        with suppress(Exception):
+            for chunk in self._stream:
+                pending += bytes(chunk).decode("utf-8", "replace")
+                *complete, pending = pending.split("\n")
+                self._lines.extend(complete)
+
+    def lines(self) -> list[str]:
+        return list(self._lines)
+
+    def close(self) -> None:
+        with suppress(Exception):
+            self._stream.close()
+
+
 class RunningContainer:
     """A started container; every engine call made on it goes through here."""
 
@@ -50,6 +78,30 @@ class RunningContainer:
         self.spec = spec
         self._container = container
         self.host = engine.published_host
+        self._log_stream: LogStream | None = None
+        self._started_at: float | None = None
+
+    @property
+    def state(self) -> Mapping[str, Any]:
+        """The container's state as last read (status, exit code, health)."""
+        return dict(self._container.attrs["State"])
+
+    @property
+    def has_healthcheck(self) -> bool:
+        test = (self._container.attrs["Config"].get("Healthcheck") or {}).get("Test") or ["NONE"]
+        return bool(test[0] != "NONE")
+
+    def follow_logs(self) -> LogStream:
+        """The output since the container (re)started, followed as it comes."""
+        if self._log_stream is None:
+            with engine_errors(f"following the logs of container {self.name}"):
+                self._log_stream = LogStream(self._container, self._started_at)
+        return self._log_stream
+
+    def _stop_following(self) -> None:
+        if self._log_stream is not None:
+            self._log_stream.close()
+            self._log_stream = None
 
     @property
     def id(self) -> str:
@@ -91,8 +143,16 @@ class RunningContainer:
         """Raise `ContainerFailed`, with exit code and log tail, unless the container runs."""
         self.refresh()
         state = self._container.attrs["State"]
-        if state["Running"]:
+        restarts = int(self._container.attrs.get("RestartCount", 0))
+        if state["Running"] and not state.get("Restarting") and not restarts:
             return
+        if state["Running"]:
+            raise ContainerFailed(
+                f"container {self.name} of image {self.spec.image} restarted {restarts or 1} time(s) "
+                f"while being waited on (last exit code {state['ExitCode']})",
+                self.logs(tail=log_lines),
+                exit_code=int(state["ExitCode"]),
+            )
         exit_code = int(state["ExitCode"])
         oom = " (killed: out of memory)" if state.get("OOMKilled") else ""
         raise ContainerFailed(
@@ -102,6 +162,8 @@ class RunningContainer:
         )
 
     def restart(self, timeout: int = 1) -> None:
+        self._stop_following()
+        self._started_at = time.time()
         with engine_errors(f"restarting container {self.name}"):
             self._container.restart(timeout=timeout)
         self.refresh()
@@ -112,13 +174,15 @@ class RunningContainer:
 
     def remove(self) -> None:
         """Kill and remove the container with its anonymous volumes; gone already is fine."""
+        self._stop_following()
         with engine_errors(f"removing container {self.name}"), suppress(docker.errors.NotFound):
             self._container.remove(force=True, v=True)
 
 
 def launch(engine: Engine, spec: ContainerSpec) -> RunningContainer:
-    """Create and start a container from *spec*, publishing its ports on host ports the engine picks."""
-    ports = {port_key(port): (spec.publish_address, None) for port in spec.ports}
+    """Create and start a container from *spec*, publishing its ports on *spec*'s host ports, or on
+    host ports the engine picks."""
+    ports = {port_key(port): (spec.publish_address, spec.host_ports.get(port)) for port in spec.ports}
     with engine_errors(f"creating a container of image {spec.image}"):
         created = engine.client.containers.create(
             spec.image,
@@ -130,10 +194,29 @@ def launch(engine: Engine, spec: ContainerSpec) -> RunningContainer:
         )
     running = RunningContainer(engine, spec, created)
     try:
-        with engine_errors(f"starting container {running.name} of image {spec.image}"):
-            created.start()
-        running.refresh()
+        _start(running, created)
     except BaseException:
         running.remove()
         raise
     return running
+
+
+def _start(running: RunningContainer, created: Any) -> None:
+    with engine_errors(f"starting container {running.name}"):
+        try:
+            created.start()
+        except docker.errors.APIError as error:
+            raise _start_error(running, str(error.explanation or error)) from None
+        running.refresh()
+
+
+def _start_error(running: RunningContainer, explanation: str) -> ContainerKitError:
+    if "already allocated" in explanation or "address already in use" in explanation:
+        asked = ", ".join(f"{host} for {port}" for port, host in running.spec.host_ports.items())
+        return ContainerKitError(
+            f"container {running.name}: a host port asked for ({asked}) is already in use: {explanation}. "
+            "Choose a free one, or leave the host port to the engine (ports=[...])"
+        )
+    return ContainerKitError(
+        f"container {running.name} of image {running.spec.image} could not start: {explanation}"
+    )

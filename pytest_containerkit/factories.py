@@ -10,9 +10,9 @@ from weakref import WeakKeyDictionary
 import pytest
 
 from .build import Image, ImageSpec
-from .config import container_options
+from .config import SETTINGS, TEST_FAILED, Settings, container_options
 from .container import Command, Port
-from .errors import ContainerKitError
+from .errors import ContainerKitError, EngineUnavailable
 from .handle import ContainerHandle
 from .kit import ContainerOptions, ImageSource, Kit
 from .ready import Probe
@@ -67,7 +67,7 @@ def build(
 def container(
     image: Any,
     *,
-    ports: Sequence[Port] = (),
+    ports: Sequence[Port] | Mapping[Port, int | None] = (),
     env: Mapping[str, str] | None = None,
     command: Command = None,
     ready: Probe | None = None,
@@ -78,7 +78,8 @@ def container(
     """Declare a fixture that runs *image* and gives the test a `ContainerHandle` once it is ready.
 
     *image* is a ``build(...)`` fixture, a name from the ini option ``containerkit_images``, or an
-    image already on the engine. Ports are published on 127.0.0.1 at host ports the engine picks;
+    image already on the engine. Ports are published on 127.0.0.1 at host ports the engine picks
+    (or those of a ``{container_port: host_port}`` dict);
     *env* is merged over the image's ENV; *ready* is a probe such as ``http_ok("/")``.
     """
     options = container_options(
@@ -105,20 +106,39 @@ def container(
 def run_container(
     kit: Kit, options: ContainerOptions, request: pytest.FixtureRequest
 ) -> Iterator[ContainerHandle]:
-    """Start a container for a fixture, turning our errors into a clean failure, and remove it after."""
-    handle = _start_or_fail(kit, options, request)
+    """Start a container for a fixture, turning our errors into a clean failure (or a skip, with
+    ``--containerkit-missing=skip`` and no engine), and remove it after unless it is to be kept."""
+    settings = request.config.stash[SETTINGS]
+    handle = _start_or_fail(kit, options, request, settings)
     try:
         yield handle
     finally:
-        kit.remove(handle)
+        if _to_keep(settings, request):
+            kit.keep(handle)
+        else:
+            kit.remove(handle)
 
 
-def _start_or_fail(kit: Kit, options: ContainerOptions, request: pytest.FixtureRequest) -> ContainerHandle:
+def _start_or_fail(
+    kit: Kit, options: ContainerOptions, request: pytest.FixtureRequest, settings: Settings
+) -> ContainerHandle:
     try:
         return kit.start(options, labels={"pytest-containerkit.test": request.node.nodeid})
+    except EngineUnavailable as error:
+        if settings.missing == "skip":
+            pytest.skip(str(error))
+        message = str(error)
     except ContainerKitError as error:
         message = str(error)
     pytest.fail(message, pytrace=False)
+
+
+def _to_keep(settings: Settings, request: pytest.FixtureRequest) -> bool:
+    if settings.keep != "failed":
+        return settings.keep == "always"
+    if request.scope == "function":
+        return bool(request.node.stash.get(TEST_FAILED, False))
+    return bool(request.session.testsfailed)
 
 
 def _image_source(image: Any) -> Any:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
 
-from .container import ExecResult, Port, RunningContainer
+from .container import ExecResult, LogStream, Port, RunningContainer, port_key
 from .errors import ContainerKitError
-from .ready import Probe, wait_until_ready
+from .ready import Probe, all_of, healthy, tcp_open, wait_until_ready
 
 
 class BaseUrlSession(requests.Session):
@@ -26,6 +26,15 @@ class BaseUrlSession(requests.Session):
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         target = url.decode() if isinstance(url, bytes) else url
         return super().request(method, urljoin(self.base_url(), target), *args, **kwargs)
+
+
+def default_probe(container: RunningContainer) -> Probe | None:
+    """What "ready" means when a test does not say: healthy for an image with a HEALTHCHECK, else
+    every published TCP port accepting and holding connections, else running."""
+    if container.has_healthcheck:
+        return healthy()
+    tcp_ports = [port for port in container.spec.ports if port_key(port).endswith("/tcp")]
+    return all_of(*(tcp_open(port) for port in tcp_ports)) if tcp_ports else None
 
 
 class ContainerHandle:
@@ -45,7 +54,7 @@ class ContainerHandle:
         log_lines: int,
     ) -> None:
         self.container = container
-        self.ready = ready
+        self.ready = ready if ready is not None else default_probe(container)
         self.ready_timeout = ready_timeout
         self.log_lines = log_lines
         self.http = BaseUrlSession(self.url)
@@ -86,6 +95,14 @@ class ContainerHandle:
 
     def check_running(self) -> None:
         self.container.raise_if_stopped(self.log_lines)
+
+    def state(self) -> Mapping[str, Any]:
+        """The container's state as last read: ``Status``, ``ExitCode``, ``Health``..."""
+        return self.container.state
+
+    def follow_logs(self) -> LogStream:
+        """The container's output since it (re)started, followed as it comes."""
+        return self.container.follow_logs()
 
     def wait_ready(self) -> None:
         """Wait until the readiness probe passes; fail at once if the container stops."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from .engine import Engine, engine_errors
 from .errors import EngineUnavailable, UnknownImage
 from .handle import ContainerHandle
 from .ready import Probe
+from .reaper import OWNER_LABEL, PROJECT_LABEL, Owner, project_id, reap_leftovers, start_watchdog
 
 LABEL = "pytest-containerkit"
 SESSION_LABEL = "pytest-containerkit.session"
@@ -36,6 +38,7 @@ class ContainerOptions:
 
     image: ImageSource
     ports: tuple[Port, ...] = ()
+    host_ports: Mapping[Port, int] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     command: Command = None
     ready: Probe | None = None
@@ -52,6 +55,7 @@ class Kit:
     session_id: str
     rootdir: Path
     ready_timeout: float = 30.0
+    publish_address: str = "127.0.0.1"
     log_lines: int = 50
     build_options: BuildOptions = field(default_factory=BuildOptions)
     state: StateStore = field(default_factory=MemoryState)
@@ -61,10 +65,21 @@ class Kit:
     _builder: Builder | None = field(default=None, init=False)
     _handles: dict[str, ContainerHandle] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _owner: Owner = field(default_factory=Owner.this_process, init=False)
+    _watchdog: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    kept: list[ContainerHandle] = field(default_factory=list, init=False)
 
     @property
     def labels(self) -> dict[str, str]:
+        """The labels of everything this session creates."""
         return {LABEL: "1", SESSION_LABEL: self.session_id}
+
+    @property
+    def container_labels(self) -> dict[str, str]:
+        """The labels of this session's containers: also their project and owner process, so that
+        a later run can tell what was left behind by a run that is gone."""
+        project = project_id(self.rootdir)
+        return {**self.labels, PROJECT_LABEL: project, OWNER_LABEL: self._owner.label}
 
     @property
     def engine(self) -> Engine:
@@ -74,10 +89,12 @@ class Kit:
                 if self._engine_error is not None:
                     raise self._engine_error
                 try:
-                    self._engine = Engine.connect()
+                    engine = Engine.connect()
                 except EngineUnavailable as error:
                     self._engine_error = error
                     raise
+                reap_leftovers(engine, self.container_labels[PROJECT_LABEL])
+                self._engine = engine
             return self._engine
 
     @property
@@ -123,12 +140,17 @@ class Kit:
         spec = ContainerSpec(
             image=self.image_id(options.image),
             ports=options.ports,
+            host_ports=options.host_ports,
+            publish_address=self.publish_address,
             env=options.env,
             command=options.command,
             init=options.init,
-            labels={**self.labels, **(labels or {})},
+            labels={**self.container_labels, **(labels or {})},
         )
-        running = launch(self.engine, spec)
+        engine = self.engine
+        if self._watchdog is None:
+            self._watchdog = start_watchdog(f"{SESSION_LABEL}={self.session_id}", self._owner)
+        running = launch(engine, spec)
         handle = ContainerHandle(
             running,
             ready=options.ready,
@@ -147,16 +169,29 @@ class Kit:
         self._handles.pop(handle.id, None)
         handle.remove()
 
+    def keep(self, handle: ContainerHandle) -> None:
+        """Leave *handle*'s container running after the session, for a person to look into."""
+        self._handles.pop(handle.id, None)
+        self.kept.append(handle)
+
     def close(self) -> None:
-        """Remove every container this session started, including any a handle no longer tracks."""
+        """Remove every container this session started, including any a handle no longer tracks,
+        except those kept on purpose; then stop the watchdog."""
         for handle in list(self._handles.values()):
             self.remove(handle)
-        if self._engine is None:
-            return
-        with engine_errors("removing the session's containers"):
-            leftovers = self._engine.client.containers.list(
-                all=True, filters={"label": f"{SESSION_LABEL}={self.session_id}"}
-            )
-            for leftover in leftovers:
-                leftover.remove(force=True, v=True)
-        self._engine.close()
+        if self._engine is not None:
+            kept = {handle.id for handle in self.kept}
+            with engine_errors("removing the session's containers"):
+                leftovers = self._engine.client.containers.list(
+                    all=True,
+                    filters={
+                        "label": [f"{SESSION_LABEL}={self.session_id}", f"{OWNER_LABEL}={self._owner.label}"]
+                    },
+                )
+                for leftover in leftovers:
+                    if leftover.id not in kept:
+                        leftover.remove(force=True, v=True)
+            self._engine.close()
+        if self._watchdog is not None:
+            self._watchdog.kill()
+            self._watchdog.wait()

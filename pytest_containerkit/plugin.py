@@ -11,15 +11,22 @@ from typing import Any
 import pytest
 
 from .build import ImageSpec, MemoryState
-from .config import INI_SETTINGS, MARKER_SIGNATURE, Settings, marker_options, parse_images
+from .config import (
+    INI_SETTINGS,
+    MARKER_SIGNATURE,
+    SETTINGS,
+    TEST_FAILED,
+    Settings,
+    marker_options,
+    parse_images,
+)
 from .errors import ContainerKitError
 from .factories import image_of_fixture, run_container
 from .handle import ContainerHandle
 from .kit import Kit
-from .reporting import TerminalProgress, summary_lines
+from .reporting import TerminalProgress, kept_lines, summary_lines
 
 KIT = pytest.StashKey[Kit]()
-SETTINGS = pytest.StashKey[Settings]()
 SESSION_ID = "containerkit_session_id"
 IMAGES_VARIABLE = "CONTAINERKIT_IMAGES"
 
@@ -45,6 +52,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--containerkit-build-timeout",
         metavar="SECONDS",
         help="how long one image may take to build (default: ini containerkit_build_timeout, 1800)",
+    )
+    group.addoption(
+        "--containerkit-keep",
+        metavar="WHEN",
+        help="keep containers running after their tests for debugging: never, failed or always "
+        "(default: ini containerkit_keep, never)",
+    )
+    group.addoption(
+        "--containerkit-missing",
+        metavar="ACTION",
+        help="when no Docker engine answers: error (one error, the same for every container test) "
+        "or skip (default: ini containerkit_missing, error)",
     )
     group.addoption(
         "--containerkit-image",
@@ -78,9 +97,10 @@ def pytest_configure(config: pytest.Config) -> None:
         session_id=workerinput.get(SESSION_ID) or uuid.uuid4().hex[:12],
         rootdir=config.rootpath,
         ready_timeout=settings.ready_timeout,
+        publish_address=settings.publish_address,
         log_lines=settings.log_lines,
         build_options=settings.build_options,
-        state=config.cache if config.cache is not None else MemoryState(),
+        state=getattr(config, "cache", None) or MemoryState(),
         build_progress=TerminalProgress(config),
     )
 
@@ -125,6 +145,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report: pytest.TestReport = yield
+    if report.failed:
+        item.stash[TEST_FAILED] = True
     if report.failed and call.when == "call":
         kit = item.config.stash[KIT]
         for handle in _handles_of(item):
@@ -134,11 +156,15 @@ def pytest_runtest_makereport(
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    reports = config.stash[KIT].build_reports
-    if reports:
-        terminalreporter.write_sep("=", "containerkit images")
-        for line in summary_lines(reports):
-            terminalreporter.write_line(line)
+    kit = config.stash[KIT]
+    for title, lines in (
+        ("containerkit images", summary_lines(kit.build_reports)),
+        ("containerkit: kept running", kept_lines(kit.kept)),
+    ):
+        if lines:
+            terminalreporter.write_sep("=", title)
+            for line in lines:
+                terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, nullcontext
 import pytest
 
 from .build import BuildReport
+from .handle import ContainerHandle
 
 FINAL_STATUSES = ("cached", "built", "given")
 
@@ -59,4 +60,15 @@ def summary_lines(reports: Sequence[BuildReport]) -> list[str]:
         if report.first_miss:
             lines.append(f"{'':<{width}}  first step that missed the cache: {report.first_miss}")
         lines += [f"{'':<{width}}  hint: {hint}" for hint in report.hints]
+    return lines
+
+
+def kept_lines(handles: Sequence[ContainerHandle]) -> list[str]:
+    """How to reach the containers kept for debugging, and how to remove them."""
+    lines = []
+    for handle in handles:
+        address = f" at {handle.url()}" if handle.container.spec.ports else ""
+        lines.append(f"{handle.name}{address}: docker exec -it {handle.name} sh; docker rm -f {handle.name}")
+    if lines:
+        lines.append("(the next run of this project removes them)")
     return lines

@@ -27,5 +27,5 @@ def test_the_readme_examples_pass(pytester: pytest.Pytester) -> None:
     for number, code in enumerate(examples):
         pytester.makepyfile(**{f"test_readme_{number}": code})
     tests = sum(code.count("\ndef test_") for code in examples)
-    assert tests == len(examples) == 3
+    assert tests == 4
     pytester.runpytest().assert_outcomes(passed=tests)

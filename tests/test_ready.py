@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from pytest_containerkit import ContainerFailed, NotReady, http_ok, tcp_open
+from pytest_containerkit import (
+    ContainerFailed,
+    ExecResult,
+    NotReady,
+    all_of,
+    any_of,
+    command_succeeds,
+    healthy,
+    http_ok,
+    log_line,
+    tcp_open,
+)
 from pytest_containerkit.ready import ProbeNotMet, wait_until_ready
 
 
@@ -26,6 +38,14 @@ class FakeClock:
         self.now += seconds
 
 
+class FakeLogs:
+    def __init__(self, lines: list[str]) -> None:
+        self._lines = lines
+
+    def lines(self) -> list[str]:
+        return self._lines
+
+
 class FakeTarget:
     host = "127.0.0.1"
 
@@ -33,6 +53,18 @@ class FakeTarget:
         self.listening_port = port
         self.checks = 0
         self.stops_after = stops_after
+        self.log_lines: list[str] = []
+        self.health: dict[str, str] = {}
+        self.exit_code = 0
+
+    def state(self) -> dict[str, object]:
+        return {"Running": True, "Health": self.health} if self.health else {"Running": True}
+
+    def follow_logs(self) -> FakeLogs:
+        return FakeLogs(self.log_lines)
+
+    def exec(self, command: str | Sequence[str]) -> ExecResult:
+        return ExecResult(self.exit_code, f"ran {command}\n")
 
     def url(self, path: str = "/", port: int | str | None = None) -> str:
         return f"http://{self.host}:{self.port(port)}/{path.lstrip('/')}"
@@ -107,7 +139,14 @@ def test_a_container_that_stops_fails_the_wait_at_once() -> None:
 
 class Hello(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        self.send_response(200 if self.path == "/ok" else 503)
+        body = json.dumps({"path": self.path, "auth": self.headers.get("Authorization")}).encode()
+        self.send_response(200 if self.path.startswith("/ok") else 503)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_HEAD(self) -> None:
+        self.send_response(204)
         self.end_headers()
 
     def log_message(self, format: str, *args: object) -> None:
@@ -159,3 +198,63 @@ def test_tcp_probe_fails_when_nothing_listens() -> None:
         port = unused.getsockname()[1]
     with pytest.raises(ConnectionRefusedError):
         tcp_open()(FakeTarget(port))
+
+
+def test_http_probe_takes_statuses_methods_headers_and_predicates(http_server: int) -> None:
+    target = FakeTarget(http_server)
+    http_ok("/down", status={200, 503})(target)
+    http_ok("/", status=204, method="HEAD")(target)
+    http_ok("/ok", headers={"Authorization": "Bearer t"}, json=lambda doc: doc["auth"] == "Bearer t")(target)
+    http_ok("/ok/page", body=lambda text: "page" in text)(target)
+    with pytest.raises(ProbeNotMet, match="body predicate refused"):
+        http_ok("/ok", body=lambda text: "nothing" in text)(target)
+    with pytest.raises(ProbeNotMet, match="json predicate refused"):
+        http_ok("/ok", json=lambda doc: doc["auth"] is not None)(target)
+    with pytest.raises(ProbeNotMet, match="answered 503, not 200 or 204"):
+        http_ok("/down", status=[200, 204])(target)
+
+
+def test_log_probe_counts_matching_lines() -> None:
+    target = FakeTarget()
+    probe = log_line("ready on port [0-9]+", times=2)
+    target.log_lines.append("ready on port 1")
+    with pytest.raises(ProbeNotMet, match=r"matched 'ready on port \[0-9\]\+' 1 of 2 times"):
+        probe(target)
+    target.log_lines.append("ready on port 2")
+    probe(target)
+    assert repr(probe) == "log_line('ready on port [0-9]+', times=2)"
+
+
+def test_healthy_probe_reads_the_engines_health() -> None:
+    target = FakeTarget()
+    with pytest.raises(ProbeNotMet, match="health as none"):
+        healthy()(target)
+    target.health = {"Status": "starting"}
+    with pytest.raises(ProbeNotMet, match="health as starting"):
+        healthy()(target)
+    target.health = {"Status": "healthy"}
+    healthy()(target)
+
+
+def test_command_probe_wants_exit_code_zero() -> None:
+    target = FakeTarget()
+    command_succeeds(["pg_isready"])(target)
+    target.exit_code = 2
+    with pytest.raises(ProbeNotMet, match=r"\['pg_isready'\] exited with 2: ran"):
+        command_succeeds(["pg_isready"])(target)
+
+
+def test_probes_combine_with_and_or() -> None:
+    target = FakeTarget()
+    target.log_lines.append("up")
+    up, down = log_line("up"), log_line("down")
+    (up & command_succeeds("true"))(target)
+    (down | up)(target)
+    any_of(down, lambda t: True)(target)
+    with pytest.raises(ProbeNotMet, match="down"):
+        (up & down)(target)
+    with pytest.raises(ProbeNotMet, match="returned False"):
+        all_of(up, lambda t: False)(target)
+    with pytest.raises(ProbeNotMet, match=r"log_line\('down'\): .*; log_line\('gone'\): "):
+        (down | log_line("gone"))(target)
+    assert repr(up & (down | up)) == "log_line('up') & (log_line('down') | log_line('up'))"

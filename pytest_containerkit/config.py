@@ -30,6 +30,7 @@ INI_SETTINGS = [
 ]
 KEEP_CHOICES = ("never", "failed", "always")
 TEST_FAILED = pytest.StashKey[bool]()
+NEXT_ITEM = pytest.StashKey[pytest.Item | None]()
 MISSING_CHOICES = ("error", "skip")
 IMAGE_LINE = re.compile(
     r"^(?P<name>[A-Za-z0-9][\w.-]*)\s*=\s*(?P<context>[^:]+?)\s*(?::\s*(?P<dockerfile>.+?))?\s*$"

@@ -10,11 +10,11 @@ from weakref import WeakKeyDictionary
 import pytest
 
 from .build import Image, ImageSpec
-from .config import SETTINGS, TEST_FAILED, Settings, container_options
+from .config import NEXT_ITEM, SETTINGS, TEST_FAILED, Settings, container_options
 from .container import Command, Port
 from .errors import ContainerKitError, EngineUnavailable
 from .handle import ContainerHandle
-from .kit import ContainerOptions, ImageSource, Kit
+from .kit import TEST_LABEL, ContainerOptions, ImageSource, Kit
 from .ready import Probe
 
 Scope = Literal["session", "package", "module", "class", "function"]
@@ -104,26 +104,32 @@ def container(
 
 
 def run_container(
-    kit: Kit, options: ContainerOptions, request: pytest.FixtureRequest
+    kit: Kit, options: ContainerOptions, request: pytest.FixtureRequest, *, start_ahead: bool = True
 ) -> Iterator[ContainerHandle]:
     """Start a container for a fixture, turning our errors into a clean failure (or a skip, with
-    ``--containerkit-missing=skip`` and no engine), and remove it after unless it is to be kept."""
+    ``--containerkit-missing=skip`` and no engine), and remove it after unless it is to be kept.
+
+    With *start_ahead*, when the next test needs the same fixture, its container is started while
+    this test runs; removal happens in the background, while the next test runs."""
     settings = request.config.stash[SETTINGS]
     handle = _start_or_fail(kit, options, request, settings)
+    following = _next_user(request) if start_ahead else None
+    if following is not None:
+        kit.prestart(options, labels={TEST_LABEL: following.nodeid})
     try:
         yield handle
     finally:
         if _to_keep(settings, request):
             kit.keep(handle)
         else:
-            kit.remove(handle)
+            kit.release(handle)
 
 
 def _start_or_fail(
     kit: Kit, options: ContainerOptions, request: pytest.FixtureRequest, settings: Settings
 ) -> ContainerHandle:
     try:
-        return kit.start(options, labels={"pytest-containerkit.test": request.node.nodeid})
+        return kit.start(options, labels={TEST_LABEL: request.node.nodeid})
     except EngineUnavailable as error:
         if settings.missing == "skip":
             pytest.skip(str(error))
@@ -131,6 +137,16 @@ def _start_or_fail(
     except ContainerKitError as error:
         message = str(error)
     pytest.fail(message, pytrace=False)
+
+
+def _next_user(request: pytest.FixtureRequest) -> pytest.Item | None:
+    """The test that runs next in this process, if it needs a fresh container of this same fixture."""
+    if request.scope != "function":
+        return None
+    following: pytest.Item | None = request.node.stash.get(NEXT_ITEM, None)
+    if following is None or request.fixturename not in getattr(following, "fixturenames", ()):
+        return None
+    return following
 
 
 def _to_keep(settings: Settings, request: pytest.FixtureRequest) -> bool:

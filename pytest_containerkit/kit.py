@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,13 +24,14 @@ from .build import (
 )
 from .container import Command, ContainerSpec, Port, launch
 from .engine import Engine, engine_errors
-from .errors import EngineUnavailable, UnknownImage
+from .errors import ContainerKitError, EngineUnavailable, UnknownImage
 from .handle import ContainerHandle
 from .ready import Probe
 from .reaper import OWNER_LABEL, PROJECT_LABEL, Owner, project_id, reap_leftovers, start_watchdog
 
 LABEL = "pytest-containerkit"
 SESSION_LABEL = "pytest-containerkit.session"
+TEST_LABEL = "pytest-containerkit.test"
 
 ImageSource = str | ImageSpec
 
@@ -44,6 +48,15 @@ class ContainerOptions:
     ready: Probe | None = None
     init: bool = True
     ready_timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class Startup:
+    """How long a container took from creation until it was ready."""
+
+    name: str
+    test: str
+    seconds: float
 
 
 @dataclass
@@ -68,6 +81,12 @@ class Kit:
     _owner: Owner = field(default_factory=Owner.this_process, init=False)
     _watchdog: subprocess.Popen[bytes] | None = field(default=None, init=False)
     kept: list[ContainerHandle] = field(default_factory=list, init=False)
+    startups: list[Startup] = field(default_factory=list, init=False)
+    _spares: dict[int, Future[ContainerHandle]] = field(default_factory=dict, init=False)
+    _background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="containerkit"),
+        init=False,
+    )
 
     @property
     def labels(self) -> dict[str, str]:
@@ -136,7 +155,24 @@ class Kit:
         return found
 
     def start(self, options: ContainerOptions, labels: Mapping[str, str] | None = None) -> ContainerHandle:
-        """Start a container and wait until it is ready; on failure nothing is left running."""
+        """A ready container of *options*: the one started ahead for them if there is one (see
+        `prestart`), else a new one. On failure nothing is left running."""
+        with self._lock:
+            spare = self._spares.pop(id(options), None)
+        if spare is not None:
+            with suppress(ContainerKitError):
+                return spare.result()
+        return self._start(options, labels)
+
+    def prestart(self, options: ContainerOptions, labels: Mapping[str, str] | None = None) -> None:
+        """Start a container of *options* in the background, for the next `start` of the same options."""
+        with self._lock:
+            if id(options) in self._spares:
+                return
+            self._spares[id(options)] = self._background.submit(self._start, options, labels)
+
+    def _start(self, options: ContainerOptions, labels: Mapping[str, str] | None) -> ContainerHandle:
+        started = time.perf_counter()
         spec = ContainerSpec(
             image=self.image_id(options.image),
             ports=options.ports,
@@ -148,8 +184,9 @@ class Kit:
             labels={**self.container_labels, **(labels or {})},
         )
         engine = self.engine
-        if self._watchdog is None:
-            self._watchdog = start_watchdog(f"{SESSION_LABEL}={self.session_id}", self._owner)
+        with self._lock:
+            if self._watchdog is None:
+                self._watchdog = start_watchdog(f"{SESSION_LABEL}={self.session_id}", self._owner)
         running = launch(engine, spec)
         handle = ContainerHandle(
             running,
@@ -163,11 +200,19 @@ class Kit:
         except BaseException:
             self.remove(handle)
             raise
+        self.startups.append(
+            Startup(handle.name, (labels or {}).get(TEST_LABEL, ""), time.perf_counter() - started)
+        )
         return handle
 
     def remove(self, handle: ContainerHandle) -> None:
         self._handles.pop(handle.id, None)
         handle.remove()
+
+    def release(self, handle: ContainerHandle) -> None:
+        """Remove *handle*'s container in the background (all are gone once the kit is closed)."""
+        self._handles.pop(handle.id, None)
+        self._background.submit(handle.remove)
 
     def keep(self, handle: ContainerHandle) -> None:
         """Leave *handle*'s container running after the session, for a person to look into."""
@@ -177,6 +222,7 @@ class Kit:
     def close(self) -> None:
         """Remove every container this session started, including any a handle no longer tracks,
         except those kept on purpose; then stop the watchdog."""
+        self._background.shutdown(wait=True, cancel_futures=True)
         for handle in list(self._handles.values()):
             self.remove(handle)
         if self._engine is not None:

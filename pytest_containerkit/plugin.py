@@ -14,6 +14,7 @@ from .build import ImageSpec, MemoryState
 from .config import (
     INI_SETTINGS,
     MARKER_SIGNATURE,
+    NEXT_ITEM,
     SETTINGS,
     TEST_FAILED,
     Settings,
@@ -140,6 +141,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.stash[KIT].close()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Remember which test runs next here, so its container can be started ahead."""
+    item.stash[NEXT_ITEM] = nextitem
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -189,7 +196,8 @@ def container(request: pytest.FixtureRequest, containerkit: Kit) -> Iterator[Con
             "@pytest.mark.container(IMAGE, ports=[...])",
             pytrace=False,
         )
-    yield from run_container(containerkit, marker_options(marker, request.node.nodeid), request)
+    options = marker_options(marker, request.node.nodeid)
+    yield from run_container(containerkit, options, request, start_ahead=False)
 
 
 def _images_needed(item: pytest.Item, kit: Kit) -> Iterator[ImageSpec]:

@@ -335,7 +335,7 @@ def test_an_entrypoint_that_cannot_start_is_named(
         f"""
 from pytest_containerkit import container
 
-web = container("busybox:1.36", command=["/no/such/program"], init={init})
+web = container("busybox:1.36", ports=[8080], command=["/no/such/program"], init={init})
 
 def test_start(web):
     pass

@@ -39,7 +39,7 @@ def test_cycle(served, talking, plain, quick, cycle):
     volumes_before = {v.id for v in docker_client.volumes.list()}
     descriptors_before = open_descriptors()
     started = time.monotonic()
-    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=CYCLES // FIXTURES)
+    pytester.runpytest().assert_outcomes(passed=CYCLES // FIXTURES)
     seconds = time.monotonic() - started
     descriptors_after = open_descriptors()
     print(

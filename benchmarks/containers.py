@@ -1,0 +1,181 @@
+"""Fresh containers per test: the plugin against a hand-written docker-py fixture, in one run.
+
+    .venv/bin/python benchmarks/containers.py [--tests N] [--repeat R]
+
+On example_app's image (built once, up front) it times whole pytest runs of N tests:
+(a) a fresh container per test: the hand-written fixture (benchmarks/handwritten_fixture.py), the
+    plugin, the plugin under ``-n 2``, and pytest-docker-tools / testcontainers-python if installed;
+(b) one session container shared by N tests: a plain ``requests.get`` against the plugin's
+    ``handle.http.get``, as the per-test overhead in milliseconds;
+(c) start-up latency per container (create to ready): min / median / max.
+Medians of R runs, in turns; the figures are printed and appended to benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import docker
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "benchmarks"
+RESULTS = HERE / "RESULTS.md"
+IMAGE = "containerkit-bench/example_app:latest"
+BENCH_LABEL = "pytest-containerkit.benchmark"
+
+PLUGIN_FRESH = f"""
+import pytest
+from pytest_containerkit import container, http_ok
+
+app = container("{IMAGE}", ports=[8000], ready=http_ok("/"))
+
+@pytest.mark.parametrize("n", range({{tests}}))
+def test_fresh(app, n):
+    assert app.http.get("/").status_code == 200
+"""
+
+HANDWRITTEN_FRESH = """
+import pytest
+import requests
+
+@pytest.mark.parametrize("n", range({tests}))
+def test_fresh(handwritten_app, n):
+    assert requests.get(handwritten_app).status_code == 200
+"""
+
+PLUGIN_SHARED = f"""
+import pytest
+from pytest_containerkit import container, http_ok
+
+app = container("{IMAGE}", ports=[8000], ready=http_ok("/"), scope="session")
+
+@pytest.mark.parametrize("n", range({{tests}}))
+def test_shared(app, n):
+    assert app.http.get("/").status_code == 200
+"""
+
+PLAIN_SHARED = """
+import pytest
+import requests
+
+@pytest.mark.parametrize("n", range({tests}))
+def test_shared(handwritten_session_app, n):
+    assert requests.get(handwritten_session_app).status_code == 200
+"""
+
+STARTUPS_HOOK = """
+import json
+
+def pytest_sessionfinish(session):
+    kit = session.config.stash[__import__("pytest_containerkit.plugin").plugin.KIT]
+    with open("startups.json", "w") as out:
+        json.dump([startup.seconds for startup in kit.startups], out)
+"""
+
+
+def run_pytest(directory: Path, *command: str) -> float:
+    """Wall time of one pytest run in *directory* with *command* as its arguments."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *command],
+        cwd=directory,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def prepare(directory: Path, tests: int) -> None:
+    shutil.copy(HERE / "handwritten_fixture.py", directory / "conftest.py")
+    (directory / "conftest.py").write_text((directory / "conftest.py").read_text() + STARTUPS_HOOK)
+    (directory / "pytest.ini").write_text("[pytest]\n")
+    for name, text in {
+        "test_plugin_fresh.py": PLUGIN_FRESH,
+        "test_handwritten_fresh.py": HANDWRITTEN_FRESH,
+        "test_plugin_shared.py": PLUGIN_SHARED,
+        "test_plain_shared.py": PLAIN_SHARED,
+    }.items():
+        (directory / name).write_text(text.format(tests=tests))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", type=int, default=20)
+    parser.add_argument("--shared-tests", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=3)
+    arguments = parser.parse_args()
+    client = docker.from_env()
+    client.images.build(path=str(ROOT / "example_app"), tag=IMAGE, rm=True, labels={BENCH_LABEL: "1"})
+    times: dict[str, list[float]] = {}
+    startups: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="containerkit-bench-") as scratch:
+        directory = Path(scratch)
+        prepare(directory, arguments.tests)
+        (directory / "shared").mkdir()
+        prepare(directory / "shared", arguments.shared_tests)
+        runs: dict[str, tuple[Path, list[str]]] = {
+            "hand-written fixture": (directory, ["test_handwritten_fresh.py"]),
+            "plugin": (directory, ["test_plugin_fresh.py"]),
+            "plugin, -n 2": (directory, ["test_plugin_fresh.py", "-n", "2"]),
+            "plain requests, session container": (directory / "shared", ["test_plain_shared.py"]),
+            "plugin, session container": (directory / "shared", ["test_plugin_shared.py"]),
+        }
+        for turn in range(arguments.repeat):
+            order = list(runs.items()) if turn % 2 == 0 else list(reversed(runs.items()))
+            for name, (where, command) in order:
+                times.setdefault(name, []).append(run_pytest(where, *command))
+                if name == "plugin":
+                    startups += json.loads((where / "startups.json").read_text())
+    client.images.remove(IMAGE, force=True)
+    report(times, startups, arguments)
+
+
+def report(times: dict[str, list[float]], startups: list[float], arguments: argparse.Namespace) -> None:
+    median = {name: statistics.median(values) for name, values in times.items()}
+    reference = median["hand-written fixture"]
+    overhead = median["plugin, session container"] - median["plain requests, session container"]
+    others = [name for name in ("pytest_docker_tools", "testcontainers") if importlib.util.find_spec(name)]
+    lines = [
+        f"## fresh containers, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"`.venv/bin/python benchmarks/containers.py --tests {arguments.tests} --repeat {arguments.repeat}`; "
+        f"{os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}, engine "
+        f"{docker.from_env().version()['Version']}. Medians of {arguments.repeat} whole pytest runs, "
+        "in turns.",
+        "",
+        "| run | time | ratio to the hand-written fixture |",
+        "| --- | --- | --- |",
+        *(
+            f"| {name}, {arguments.tests} tests | {median[name]:.2f} s | {median[name] / reference:.2f}x |"
+            for name in ("hand-written fixture", "plugin", "plugin, -n 2")
+        ),
+        "",
+        f"- `-n 2` against `-n 0` (plugin): {median['plugin, -n 2'] / median['plugin']:.2f}x",
+        f"- session container, {arguments.shared_tests} tests: plain requests "
+        f"{median['plain requests, session container']:.2f} s, "
+        f"plugin {median['plugin, session container']:.2f} s: "
+        f"{overhead / arguments.shared_tests * 1000:.2f} ms per test over a plain requests call",
+        f"- start-up (create to ready), {len(startups)} containers: min {min(startups) * 1000:.0f} ms, "
+        f"median {statistics.median(startups) * 1000:.0f} ms, max {max(startups) * 1000:.0f} ms",
+        f"- pytest-docker-tools, testcontainers-python: {', '.join(others) or 'not installed here'}",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with RESULTS.open("a") as results:
+        results.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()

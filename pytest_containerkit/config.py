@@ -26,7 +26,11 @@ INI_SETTINGS = [
     ("containerkit_keep_images", "3", "built images kept per image name; older ones are removed"),
     ("containerkit_keep", "never", "keep containers running after their tests: never, failed or always"),
     ("containerkit_missing", "error", "with no Docker engine, container tests: error or skip"),
-    ("containerkit_publish_address", "127.0.0.1", "the host address published ports bind to"),
+    (
+        "containerkit_publish_address",
+        "",
+        "the host address published ports bind to (default: 127.0.0.1, or a remote engine's address)",
+    ),
 ]
 KEEP_CHOICES = ("never", "failed", "always")
 TEST_FAILED = pytest.StashKey[bool]()
@@ -47,7 +51,7 @@ class Settings:
     keep_images: int
     keep: str
     missing: str
-    publish_address: str
+    publish_address: str | None
     build_options: BuildOptions
 
     @classmethod
@@ -70,7 +74,7 @@ class Settings:
             keep_images=count("containerkit_keep_images"),
             keep=choice(setting("containerkit_keep"), KEEP_CHOICES, "containerkit_keep"),
             missing=choice(setting("containerkit_missing"), MISSING_CHOICES, "containerkit_missing"),
-            publish_address=str(setting("containerkit_publish_address")),
+            publish_address=setting("containerkit_publish_address") or None,
             build_options=BuildOptions(
                 rebuild=no_cache or bool(config.getoption("containerkit_rebuild")),
                 no_cache=no_cache,

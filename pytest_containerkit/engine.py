@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +57,19 @@ class Engine:
         if url.scheme in ("http", "https") and url.hostname not in (None, "localhost"):
             return url.hostname
         return LOCAL_HOST
+
+    @property
+    def publish_address(self) -> str:
+        """Where published ports should listen so that this machine reaches them: loopback for a
+        local engine; for a remote one its own address, or every address when it is named by host name."""
+        host = self.published_host
+        if host == LOCAL_HOST:
+            return LOCAL_HOST
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return "0.0.0.0"
+        return host
 
     def image_id(self, reference: str) -> str | None:
         """The ID of the local image *reference*, or None when the engine has no such image."""

@@ -112,10 +112,10 @@ def run_container(
     With *start_ahead*, when the next test needs the same fixture, its container is started while
     this test runs; removal happens in the background, while the next test runs."""
     settings = request.config.stash[SETTINGS]
-    handle = _start_or_fail(kit, options, request, settings)
     following = _next_user(request) if start_ahead else None
     if following is not None:
         kit.prestart(options, labels={TEST_LABEL: following.nodeid})
+    handle = _start_or_fail(kit, options, request, settings)
     try:
         yield handle
     finally:

@@ -68,7 +68,7 @@ class Kit:
     session_id: str
     rootdir: Path
     ready_timeout: float = 30.0
-    publish_address: str = "127.0.0.1"
+    publish_address: str | None = None
     log_lines: int = 50
     build_options: BuildOptions = field(default_factory=BuildOptions)
     state: StateStore = field(default_factory=MemoryState)
@@ -82,7 +82,7 @@ class Kit:
     _watchdog: subprocess.Popen[bytes] | None = field(default=None, init=False)
     kept: list[ContainerHandle] = field(default_factory=list, init=False)
     startups: list[Startup] = field(default_factory=list, init=False)
-    _spares: dict[int, Future[ContainerHandle]] = field(default_factory=dict, init=False)
+    _spares: dict[tuple[int, str], Future[ContainerHandle]] = field(default_factory=dict, init=False)
     _background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="containerkit"),
         init=False,
@@ -158,18 +158,20 @@ class Kit:
         """A ready container of *options*: the one started ahead for them if there is one (see
         `prestart`), else a new one. On failure nothing is left running."""
         with self._lock:
-            spare = self._spares.pop(id(options), None)
+            spare = self._spares.pop(_spare_key(options, labels), None)
         if spare is not None:
             with suppress(ContainerKitError):
                 return spare.result()
         return self._start(options, labels)
 
     def prestart(self, options: ContainerOptions, labels: Mapping[str, str] | None = None) -> None:
-        """Start a container of *options* in the background, for the next `start` of the same options."""
+        """Start a container of *options* in the background, for the `start` of the same options
+        and labels (the test label names the test it is meant for)."""
         with self._lock:
-            if id(options) in self._spares:
-                return
-            self._spares[id(options)] = self._background.submit(self._start, options, labels)
+            if _spare_key(options, labels) not in self._spares:
+                self._spares[_spare_key(options, labels)] = self._background.submit(
+                    self._start, options, labels
+                )
 
     def _start(self, options: ContainerOptions, labels: Mapping[str, str] | None) -> ContainerHandle:
         started = time.perf_counter()
@@ -177,7 +179,7 @@ class Kit:
             image=self.image_id(options.image),
             ports=options.ports,
             host_ports=options.host_ports,
-            publish_address=self.publish_address,
+            publish_address=self.publish_address or self.engine.publish_address,
             env=options.env,
             command=options.command,
             init=options.init,
@@ -241,3 +243,7 @@ class Kit:
         if self._watchdog is not None:
             self._watchdog.kill()
             self._watchdog.wait()
+
+
+def _spare_key(options: ContainerOptions, labels: Mapping[str, str] | None) -> tuple[int, str]:
+    return id(options), (labels or {}).get(TEST_LABEL, "")

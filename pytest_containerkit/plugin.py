@@ -25,7 +25,7 @@ from .errors import ContainerKitError
 from .factories import image_of_fixture, run_container
 from .handle import ContainerHandle
 from .kit import Kit
-from .reporting import TerminalProgress, kept_lines, summary_lines
+from .reporting import TerminalProgress, kept_lines, startup_lines, summary_lines
 
 KIT = pytest.StashKey[Kit]()
 SESSION_ID = "containerkit_session_id"
@@ -164,10 +164,12 @@ def pytest_runtest_makereport(
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     kit = config.stash[KIT]
-    for title, lines in (
-        ("containerkit images", summary_lines(kit.build_reports)),
-        ("containerkit: kept running", kept_lines(kit.kept)),
-    ):
+    sections = {
+        "containerkit images": summary_lines(kit.build_reports),
+        "containerkit start-up times, slowest first": startup_lines(kit.startups),
+        "containerkit: kept running": kept_lines(kit.kept),
+    }
+    for title, lines in sections.items():
         if lines:
             terminalreporter.write_sep("=", title)
             for line in lines:

@@ -287,8 +287,11 @@ def wait_until_ready(
     started = clock()
 
     def attempt() -> None:
-        target.check_running()
-        _run(probe, target)
+        try:
+            _run(probe, target)
+        except Exception:
+            target.check_running()
+            raise
 
     retrying = tenacity.Retrying(
         stop=lambda state: clock() - started >= timeout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -10,6 +11,7 @@ import pytest
 
 from .build import BuildReport
 from .handle import ContainerHandle
+from .kit import Startup
 
 FINAL_STATUSES = ("cached", "built", "given")
 
@@ -71,4 +73,17 @@ def kept_lines(handles: Sequence[ContainerHandle]) -> list[str]:
         lines.append(f"{handle.name}{address}: docker exec -it {handle.name} sh; docker rm -f {handle.name}")
     if lines:
         lines.append("(the next run of this project removes them)")
+    return lines
+
+
+def startup_lines(startups: Sequence[Startup], shown: int = 10) -> list[str]:
+    """Each container's start-up time (creation to ready), slowest first; the slowest *shown* of them."""
+    if not startups:
+        return []
+    slowest = sorted(startups, key=lambda startup: startup.seconds, reverse=True)
+    lines = [f"{s.seconds * 1000:6.0f} ms  {s.name}  {s.test}" for s in slowest[:shown]]
+    if len(slowest) > shown:
+        lines.append(f"(+{len(slowest) - shown} more)")
+    median = statistics.median(s.seconds for s in startups)
+    lines.append(f"{len(startups)} containers, median {median * 1000:.0f} ms")
     return lines

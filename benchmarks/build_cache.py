@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import tempfile
@@ -25,12 +24,12 @@ from functools import partial
 from pathlib import Path
 
 import docker
+from results import machine, publish
 
 from pytest_containerkit.build import Builder, BuildOptions, ImageSpec, MemoryState
 from pytest_containerkit.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 BENCH_LABEL = "pytest-containerkit.benchmark"
 
 
@@ -119,22 +118,21 @@ def main() -> None:
 
 
 def report(rows: list[tuple[str, str, float, float]], repeat: int) -> None:
-    lines = [
-        f"## build cache, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        "",
-        f"`.venv/bin/python benchmarks/build_cache.py --repeat {repeat}`; {os.cpu_count()} cores, "
-        f"{platform.platform()}, Python {platform.python_version()}, docker-py {docker.__version__}, "
-        f"engine {docker.from_env().version()['Version']}. Medians of {repeat} runs.",
-        "",
-        "| context | case | docker-py | plugin | ratio |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for context, case, reference, ours in rows:
-        lines.append(f"| {context} | {case} | {reference:.3f} s | {ours:.3f} s | {ours / reference:.3f}x |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with RESULTS.open("a") as results:
-        results.write("\n" + text)
+    publish(
+        [
+            f"## build cache, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+            "",
+            f"`.venv/bin/python benchmarks/build_cache.py --repeat {repeat}`; {machine()}. "
+            f"Medians of {repeat} runs, in turns.",
+            "",
+            "| context | case | docker-py | plugin | ratio |",
+            "| --- | --- | --- | --- | --- |",
+            *(
+                f"| {context} | {case} | {reference:.3f} s | {ours:.3f} s | {ours / reference:.3f}x |"
+                for context, case, reference, ours in rows
+            ),
+        ]
+    )
 
 
 if __name__ == "__main__":

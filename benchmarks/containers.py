@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -28,52 +26,42 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import docker
+from results import machine, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "benchmarks"
-RESULTS = HERE / "RESULTS.md"
 IMAGE = "containerkit-bench/example_app:latest"
 BENCH_LABEL = "pytest-containerkit.benchmark"
 
-PLUGIN_FRESH = f"""
-import pytest
-from pytest_containerkit import container, http_ok
 
-app = container("{IMAGE}", ports=[8000], ready=http_ok("/"))
-
-@pytest.mark.parametrize("n", range({{tests}}))
-def test_fresh(app, n):
-    assert app.http.get("/").status_code == 200
-"""
-
-HANDWRITTEN_FRESH = """
+def module_of_tests(tests: int, fixture: str, request: str, declaration: str = "") -> str:
+    """A test file of *tests* tests, each asking for *fixture* and checking that *request* is 200."""
+    return f"""
 import pytest
 import requests
-
-@pytest.mark.parametrize("n", range({tests}))
-def test_fresh(handwritten_app, n):
-    assert requests.get(handwritten_app).status_code == 200
-"""
-
-PLUGIN_SHARED = f"""
-import pytest
 from pytest_containerkit import container, http_ok
-
-app = container("{IMAGE}", ports=[8000], ready=http_ok("/"), scope="session")
-
-@pytest.mark.parametrize("n", range({{tests}}))
-def test_shared(app, n):
-    assert app.http.get("/").status_code == 200
-"""
-
-PLAIN_SHARED = """
-import pytest
-import requests
-
+{declaration}
 @pytest.mark.parametrize("n", range({tests}))
-def test_shared(handwritten_session_app, n):
-    assert requests.get(handwritten_session_app).status_code == 200
+def test_request({fixture}, n):
+    assert {request}.status_code == 200
 """
+
+
+def modules_of_tests(tests: int) -> dict[str, str]:
+    plugin = f'app = container("{IMAGE}", ports=[8000], ready=http_ok("/"){{}})'
+    return {
+        "test_plugin_fresh.py": module_of_tests(tests, "app", 'app.http.get("/")', plugin.format("")),
+        "test_handwritten_fresh.py": module_of_tests(
+            tests, "handwritten_app", "requests.get(handwritten_app)"
+        ),
+        "test_plugin_shared.py": module_of_tests(
+            tests, "app", 'app.http.get("/")', plugin.format(', scope="session"')
+        ),
+        "test_plain_shared.py": module_of_tests(
+            tests, "handwritten_session_app", "requests.get(handwritten_session_app)"
+        ),
+    }
+
 
 STARTUPS_HOOK = """
 import json
@@ -101,13 +89,8 @@ def prepare(directory: Path, tests: int) -> None:
     shutil.copy(HERE / "handwritten_fixture.py", directory / "conftest.py")
     (directory / "conftest.py").write_text((directory / "conftest.py").read_text() + STARTUPS_HOOK)
     (directory / "pytest.ini").write_text("[pytest]\n")
-    for name, text in {
-        "test_plugin_fresh.py": PLUGIN_FRESH,
-        "test_handwritten_fresh.py": HANDWRITTEN_FRESH,
-        "test_plugin_shared.py": PLUGIN_SHARED,
-        "test_plain_shared.py": PLAIN_SHARED,
-    }.items():
-        (directory / name).write_text(text.format(tests=tests))
+    for name, text in modules_of_tests(tests).items():
+        (directory / name).write_text(text)
 
 
 def main() -> None:
@@ -147,34 +130,32 @@ def report(times: dict[str, list[float]], startups: list[float], arguments: argp
     reference = median["hand-written fixture"]
     overhead = median["plugin, session container"] - median["plain requests, session container"]
     others = [name for name in ("pytest_docker_tools", "testcontainers") if importlib.util.find_spec(name)]
-    lines = [
-        f"## fresh containers, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        "",
-        f"`.venv/bin/python benchmarks/containers.py --tests {arguments.tests} --repeat {arguments.repeat}`; "
-        f"{os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}, engine "
-        f"{docker.from_env().version()['Version']}. Medians of {arguments.repeat} whole pytest runs, "
-        "in turns.",
-        "",
-        "| run | time | ratio to the hand-written fixture |",
-        "| --- | --- | --- |",
-        *(
-            f"| {name}, {arguments.tests} tests | {median[name]:.2f} s | {median[name] / reference:.2f}x |"
-            for name in ("hand-written fixture", "plugin", "plugin, -n 2")
-        ),
-        "",
-        f"- `-n 2` against `-n 0` (plugin): {median['plugin, -n 2'] / median['plugin']:.2f}x",
-        f"- session container, {arguments.shared_tests} tests: plain requests "
-        f"{median['plain requests, session container']:.2f} s, "
-        f"plugin {median['plugin, session container']:.2f} s: "
-        f"{overhead / arguments.shared_tests * 1000:.2f} ms per test over a plain requests call",
-        f"- start-up (create to ready), {len(startups)} containers: min {min(startups) * 1000:.0f} ms, "
-        f"median {statistics.median(startups) * 1000:.0f} ms, max {max(startups) * 1000:.0f} ms",
-        f"- pytest-docker-tools, testcontainers-python: {', '.join(others) or 'not installed here'}",
-    ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with RESULTS.open("a") as results:
-        results.write("\n" + text)
+    publish(
+        [
+            f"## fresh containers, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+            "",
+            f"`.venv/bin/python benchmarks/containers.py --tests {arguments.tests} "
+            f"--repeat {arguments.repeat}`; {machine()}. Medians of {arguments.repeat} whole pytest runs, "
+            "in turns.",
+            "",
+            "| run | time | ratio to the hand-written fixture |",
+            "| --- | --- | --- |",
+            *(
+                f"| {name}, {arguments.tests} tests | {median[name]:.2f} s | "
+                f"{median[name] / reference:.2f}x |"
+                for name in ("hand-written fixture", "plugin", "plugin, -n 2")
+            ),
+            "",
+            f"- `-n 2` against `-n 0` (plugin): {median['plugin, -n 2'] / median['plugin']:.2f}x",
+            f"- session container, {arguments.shared_tests} tests: plain requests "
+            f"{median['plain requests, session container']:.2f} s, "
+            f"plugin {median['plugin, session container']:.2f} s: "
+            f"{overhead / arguments.shared_tests * 1000:.2f} ms per test over a plain requests call",
+            f"- start-up (create to ready), {len(startups)} containers: min {min(startups) * 1000:.0f} ms, "
+            f"median {statistics.median(startups) * 1000:.0f} ms, max {max(startups) * 1000:.0f} ms",
+            f"- pytest-docker-tools, testcontainers-python: {', '.join(others) or 'not installed here'}",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -201,7 +201,10 @@ def test_older_images_are_removed_keeping_the_newest(
     assert docker_client.images.get(BUSYBOX), "an image the plugin did not build stays"
 
 
-def test_parallel_workers_build_each_image_once(pytester: pytest.Pytester, docker_client: Any) -> None:
+@pytest.mark.parametrize("workers", [2, 4])
+def test_parallel_workers_build_each_image_once(
+    pytester: pytest.Pytester, docker_client: Any, workers: int
+) -> None:
     names = [f"web-{uuid.uuid4().hex[:8]}" for _ in range(2)]
     try:
         project(pytester, *names)
@@ -215,7 +218,7 @@ def test_more_{name.replace("-", "_")}(container, containerkit, n):
             for name in names
         )
         (pytester.path / "test_more.py").write_text(RECORD_REPORTS + "import pytest\n" + more)
-        pytester.runpytest("-n", "2").assert_outcomes(passed=8)
+        pytester.runpytest("-n", str(workers)).assert_outcomes(passed=8)
         statuses = [
             (name, status)
             for reports in pytester.path.glob("reports-gw*.json")

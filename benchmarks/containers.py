@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def module_of_tests(tests: int, fixture: str, request: str, declaration: str = "
     return f"""
 import pytest
 import requests
-from pytest_containerkit import container, http_ok
+from pytest_containerkit import build, container, http_ok
 {declaration}
 @pytest.mark.parametrize("n", range({tests}))
 def test_request({fixture}, n):
@@ -65,12 +66,28 @@ def modules_of_tests(tests: int) -> dict[str, str]:
 
 STARTUPS_HOOK = """
 import json
+import os
 
 def pytest_sessionfinish(session):
     kit = session.config.stash[__import__("pytest_containerkit.plugin").plugin.KIT]
-    with open("startups.json", "w") as out:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with open(f"startups-{worker}.json", "w") as out:
         json.dump([startup.seconds for startup in kit.startups], out)
+    with open(f"builds-{worker}.json", "w") as out:
+        json.dump([report.status for report in kit.build_reports], out)
 """
+
+
+def builds_under_xdist(directory: Path, tests: int) -> list[str]:
+    """Run tests of a not yet built image with ``-n 2``: what each worker's builder did."""
+    shutil.copytree(ROOT / "example_app", directory / "app", ignore=shutil.ignore_patterns("tests"))
+    (directory / "app" / "unique.txt").write_text(uuid.uuid4().hex)
+    declaration = 'app = container(build("app"), ports=[8000], ready=http_ok("/"))'
+    (directory / "test_build.py").write_text(module_of_tests(tests, "app", 'app.http.get("/")', declaration))
+    run_pytest(directory, "test_build.py", "-n", "2")
+    return [
+        status for builds in directory.glob("builds-gw*.json") for status in json.loads(builds.read_text())
+    ]
 
 
 def run_pytest(directory: Path, *command: str) -> float:
@@ -120,12 +137,17 @@ def main() -> None:
             for name, (where, command) in order:
                 times.setdefault(name, []).append(run_pytest(where, *command))
                 if name == "plugin":
-                    startups += json.loads((where / "startups.json").read_text())
+                    startups += json.loads((where / "startups-main.json").read_text())
+        builds = builds_under_xdist(directory, arguments.tests)
     client.images.remove(IMAGE, force=True)
-    report(times, startups, arguments)
+    for image in client.images.list(filters={"label": "pytest-containerkit.image=app"}):
+        client.images.remove(image.id, force=True)
+    report(times, startups, builds, arguments)
 
 
-def report(times: dict[str, list[float]], startups: list[float], arguments: argparse.Namespace) -> None:
+def report(
+    times: dict[str, list[float]], startups: list[float], builds: list[str], arguments: argparse.Namespace
+) -> None:
     median = {name: statistics.median(values) for name, values in times.items()}
     reference = median["hand-written fixture"]
     overhead = median["plugin, session container"] - median["plain requests, session container"]
@@ -153,6 +175,8 @@ def report(times: dict[str, list[float]], startups: list[float], arguments: argp
             f"{overhead / arguments.shared_tests * 1000:.2f} ms per test over a plain requests call",
             f"- start-up (create to ready), {len(startups)} containers: min {min(startups) * 1000:.0f} ms, "
             f"median {statistics.median(startups) * 1000:.0f} ms, max {max(startups) * 1000:.0f} ms",
+            f"- a new image under `-n 2`: built {builds.count('built')} time(s) in all "
+            f"(what each worker's builder did: {', '.join(sorted(builds))})",
             f"- pytest-docker-tools, testcontainers-python: {', '.join(others) or 'not installed here'}",
         ]
     )

@@ -334,7 +334,7 @@ class Builder:
         if found is None:
             self.options.lock_dir.mkdir(parents=True, exist_ok=True)
             with filelock.FileLock(self.options.lock_dir / f"{fingerprint.digest}.lock"):
-                found = None if self.options.rebuild else self._labelled(fingerprint.digest)
+                found = self._labelled(fingerprint.digest, by_this_session=self.options.rebuild)
                 if found is None:
                     report = self._build(spec, fingerprint, earlier, started)
                     self.state.set(record_key, fingerprint.record())
@@ -360,9 +360,14 @@ class Builder:
             spec.name, Image(spec.name, image_id, (reference,)), "given", time.perf_counter() - started, 0
         )
 
-    def _labelled(self, digest: str) -> tuple[str, int] | None:
+    def _labelled(self, digest: str, by_this_session: bool = False) -> tuple[str, int] | None:
+        """An image built for *digest* (by this session only: a rebuild happens once a session,
+        whichever xdist worker asks first)."""
+        labels = [f"{DIGEST_LABEL}={digest}"]
+        if by_this_session:
+            labels += [f"{key}={value}" for key, value in self.labels.items()]
         with engine_errors("looking for a built image"):
-            images = self.engine.api.images(filters={"label": f"{DIGEST_LABEL}={digest}"})
+            images = self.engine.api.images(filters={"label": labels})
         return (str(images[0]["Id"]), int(images[0].get("Size", 0))) if images else None
 
     def _build(

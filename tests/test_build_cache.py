@@ -218,14 +218,17 @@ def test_more_{name.replace("-", "_")}(container, containerkit, n):
             for name in names
         )
         (pytester.path / "test_more.py").write_text(RECORD_REPORTS + "import pytest\n" + more)
-        pytester.runpytest("-n", str(workers)).assert_outcomes(passed=8)
-        statuses = [
-            (name, status)
-            for reports in pytester.path.glob("reports-gw*.json")
-            for name, status in json.loads(reports.read_text())
-        ]
-        for name in names:
-            assert statuses.count((name, "built")) == 1, statuses
+        for options in ([], ["--containerkit-rebuild"]):
+            for reports in pytester.path.glob("reports-gw*.json"):
+                reports.unlink()
+            pytester.runpytest("-n", str(workers), *options).assert_outcomes(passed=8)
+            statuses = [
+                (name, status)
+                for reports in pytester.path.glob("reports-gw*.json")
+                for name, status in json.loads(reports.read_text())
+            ]
+            for name in names:
+                assert statuses.count((name, "built")) == 1, (options, statuses)
     finally:
         for name in names:
             for image in docker_client.images.list(filters={"label": f"{IMAGE_LABEL}={name}"}):

@@ -82,6 +82,7 @@ class Kit:
     _watchdog: subprocess.Popen[bytes] | None = field(default=None, init=False)
     kept: list[ContainerHandle] = field(default_factory=list, init=False)
     startups: list[Startup] = field(default_factory=list, init=False)
+    _references: dict[str, str] = field(default_factory=dict, init=False)
     _spares: dict[tuple[int, str], Future[ContainerHandle]] = field(default_factory=dict, init=False)
     _background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="containerkit"),
@@ -144,15 +145,18 @@ class Kit:
         return self.builder.image(spec.at(self.rootdir))
 
     def image_id(self, image: ImageSource) -> str:
-        """The image to run for *image*: a spec or registered name (built once), or a local image."""
+        """The image to run for *image*: a spec or registered name (built once), or a local image
+        (looked up once a session)."""
         if isinstance(image, str) and image in self.images:
             image = self.images[image]
         if isinstance(image, ImageSpec):
             return self.build(image).id
-        found = self.engine.image_id(image)
-        if found is None:
-            raise UnknownImage(image, list(self.images))
-        return found
+        if image not in self._references:
+            found = self.engine.image_id(image)
+            if found is None:
+                raise UnknownImage(image, list(self.images))
+            self._references[image] = found
+        return self._references[image]
 
     def start(self, options: ContainerOptions, labels: Mapping[str, str] | None = None) -> ContainerHandle:
         """A ready container of *options*: the one started ahead for them if there is one (see

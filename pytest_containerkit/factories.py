@@ -19,14 +19,15 @@ from .ready import Probe
 
 Scope = Literal["session", "package", "module", "class", "function"]
 
-_image_specs: WeakKeyDictionary[Any, ImageSpec] = WeakKeyDictionary()
-_fixture_images: WeakKeyDictionary[Any, ImageSource] = WeakKeyDictionary()
+# The image each fixture made here needs, by fixture (as test files hold it) and by its function
+# (as pytest's fixture definitions hold it).
+_images_of: WeakKeyDictionary[Any, ImageSource] = WeakKeyDictionary()
 
 
-def image_of_fixture(function: Any) -> ImageSource | None:
-    """The image a fixture function made by `build` or `container` needs, if it is one of ours."""
+def image_of_fixture(fixture: Any) -> ImageSource | None:
+    """The image a fixture made by `build` or `container` needs, if it is one of ours."""
     try:
-        return _fixture_images.get(function)
+        return _images_of.get(fixture)
     except TypeError:
         return None
 
@@ -58,9 +59,8 @@ def build(
     image_fixture.__doc__ = (
         f"The image {spec.name!r} built from {spec.context / spec.dockerfile}, once a session."
     )
-    _fixture_images[image_fixture] = spec
     fixture = pytest.fixture(scope="session")(image_fixture)
-    _image_specs[fixture] = spec
+    _images_of[image_fixture] = _images_of[fixture] = spec
     return fixture
 
 
@@ -99,7 +99,7 @@ def container(
         f"A running container of {_describe(options.image)}, ready when {options.ready or 'started'}; "
         f"a fresh one per {scope}, removed afterwards."
     )
-    _fixture_images[container_fixture] = options.image
+    _images_of[container_fixture] = options.image
     return pytest.fixture(scope=scope)(container_fixture)
 
 
@@ -158,10 +158,8 @@ def _to_keep(settings: Settings, request: pytest.FixtureRequest) -> bool:
 
 
 def _image_source(image: Any) -> Any:
-    try:
-        return _image_specs[image]
-    except (KeyError, TypeError):
-        return image
+    source = image_of_fixture(image)
+    return image if source is None else source
 
 
 def _describe(image: ImageSource) -> str:

@@ -137,6 +137,11 @@ class ImageSpec:
                 f"image {self.name!r}: the build context {self.context} is not a directory; "
                 "give a directory relative to the rootdir that holds the Dockerfile"
             )
+        if not self.dockerfile_path.resolve().is_relative_to(self.context.resolve()):
+            raise BuildContextError(
+                f"image {self.name!r}: the Dockerfile {self.dockerfile_path} is outside the build context "
+                f"{self.context}; give dockerfile= relative to the context directory, inside it"
+            )
         if not self.dockerfile_path.is_file():
             raise BuildContextError(
                 f"image {self.name!r}: no Dockerfile at {self.dockerfile_path}; "

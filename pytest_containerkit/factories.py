@@ -22,6 +22,7 @@ Scope = Literal["session", "package", "module", "class", "function"]
 # The image each fixture made here needs, by fixture (as test files hold it) and by its function
 # (as pytest's fixture definitions hold it).
 _images_of: WeakKeyDictionary[Any, ImageSource] = WeakKeyDictionary()
+_options_of: WeakKeyDictionary[Any, ContainerOptions] = WeakKeyDictionary()
 
 
 def image_of_fixture(fixture: Any) -> ImageSource | None:
@@ -100,6 +101,7 @@ def container(
         f"a fresh one per {scope}, removed afterwards."
     )
     _images_of[container_fixture] = options.image
+    _options_of[container_fixture] = options
     return pytest.fixture(scope=scope)(container_fixture)
 
 
@@ -112,7 +114,7 @@ def run_container(
     With *start_ahead*, when the next test needs the same fixture, its container is started while
     this test runs; removal happens in the background, while the next test runs."""
     settings = request.config.stash[SETTINGS]
-    following = _next_user(request) if start_ahead else None
+    following = _next_user(request, options) if start_ahead else None
     if following is not None:
         kit.prestart(options, labels={TEST_LABEL: following.nodeid})
     handle = _start_or_fail(kit, options, request, settings)
@@ -139,12 +141,14 @@ def _start_or_fail(
     pytest.fail(message, pytrace=False)
 
 
-def _next_user(request: pytest.FixtureRequest) -> pytest.Item | None:
-    """The test that runs next in this process, if it needs a fresh container of this same fixture."""
-    if request.scope != "function":
+def _next_user(request: pytest.FixtureRequest, options: ContainerOptions) -> pytest.Item | None:
+    """The test that runs next in this process, if it needs a fresh container of these *options*."""
+    if request.scope != "function" or request.fixturename is None:
         return None
     following: pytest.Item | None = request.node.stash.get(NEXT_ITEM, None)
-    if following is None or request.fixturename not in getattr(following, "fixturenames", ()):
+    fixture_info = getattr(following, "_fixtureinfo", None)
+    definitions = fixture_info.name2fixturedefs.get(request.fixturename, ()) if fixture_info else ()
+    if not definitions or _options_of.get(definitions[-1].func) is not options:
         return None
     return following
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_containerkit import ImageSpec, container_options, http_ok
+from pytest_containerkit import BuildContextError, ImageSpec, container_options, http_ok
 from pytest_containerkit.config import parse_images, positive_int, positive_seconds
 from pytest_containerkit.container import port_key
 
@@ -92,3 +92,11 @@ def test_positive_int() -> None:
 @pytest.mark.parametrize(("port", "key"), [(8000, "8000/tcp"), ("8000", "8000/tcp"), ("53/udp", "53/udp")])
 def test_port_keys(port: int | str, key: str) -> None:
     assert port_key(port) == key
+
+
+def test_a_dockerfile_outside_the_context_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "context").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    spec = ImageSpec.create("app", tmp_path / "context", dockerfile="../Dockerfile")
+    with pytest.raises(BuildContextError, match="is outside the build context .*context; give dockerfile="):
+        spec.check_paths()

@@ -98,5 +98,5 @@ def test_a_dockerfile_outside_the_context_is_refused(tmp_path: Path) -> None:
     (tmp_path / "context").mkdir()
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     spec = ImageSpec.create("app", tmp_path / "context", dockerfile="../Dockerfile")
-    with pytest.raises(BuildContextError, match="is outside the build context .*context; give dockerfile="):
+    with pytest.raises(BuildContextError, match=r"is outside the build context .*context; give dockerfile="):
         spec.check_paths()

@@ -69,7 +69,8 @@ def docker_py_build(client: docker.DockerClient, context: Path, tag: str, nocach
 
 
 def plugin_build(engine: Engine, spec: ImageSpec, state: MemoryState, options: BuildOptions) -> float:
-    builder = Builder(engine, {BENCH_LABEL: "1"}, options, state)
+    session = {BENCH_LABEL: "1", "pytest-containerkit.session": uuid.uuid4().hex[:12]}
+    builder = Builder(engine, session, options, state)
     started = time.perf_counter()
     builder.image(spec)
     return time.perf_counter() - started

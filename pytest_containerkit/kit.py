@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .build import (
+    LABEL,
     Builder,
     BuildOptions,
     BuildProgress,
@@ -29,7 +30,6 @@ from .handle import ContainerHandle
 from .ready import Probe
 from .reaper import OWNER_LABEL, PROJECT_LABEL, Owner, project_id, reap_leftovers, start_watchdog
 
-LABEL = "pytest-containerkit"
 SESSION_LABEL = "pytest-containerkit.session"
 TEST_LABEL = "pytest-containerkit.test"
 
@@ -113,7 +113,7 @@ class Kit:
                 except EngineUnavailable as error:
                     self._engine_error = error
                     raise
-                reap_leftovers(engine, self.container_labels[PROJECT_LABEL])
+                reap_leftovers(engine, project_id(self.rootdir))
                 self._engine = engine
             return self._engine
 

@@ -132,8 +132,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if not hasattr(session.config, "workerinput"):
-        session.config.stash[KIT].prune_images(session.config.stash[SETTINGS].keep_images)
+    """Remove the older images of the names this process built or used (each xdist worker its own)."""
+    session.config.stash[KIT].prune_images(session.config.stash[SETTINGS].keep_images)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

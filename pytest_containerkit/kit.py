@@ -28,7 +28,15 @@ from .engine import Engine, engine_errors
 from .errors import ContainerKitError, EngineUnavailable, UnknownImage
 from .handle import ContainerHandle
 from .ready import Probe
-from .reaper import OWNER_LABEL, PROJECT_LABEL, Owner, project_id, reap_leftovers, start_watchdog
+from .reaper import (
+    OWNER_LABEL,
+    PROJECT_LABEL,
+    Owner,
+    project_id,
+    reap_leftovers,
+    remove_labelled,
+    start_watchdog,
+)
 
 SESSION_LABEL = "pytest-containerkit.session"
 TEST_LABEL = "pytest-containerkit.test"
@@ -232,17 +240,9 @@ class Kit:
         for handle in list(self._handles.values()):
             self.remove(handle)
         if self._engine is not None:
-            kept = {handle.id for handle in self.kept}
+            labels = [f"{SESSION_LABEL}={self.session_id}", f"{OWNER_LABEL}={self._owner.label}"]
             with engine_errors("removing the session's containers"):
-                leftovers = self._engine.client.containers.list(
-                    all=True,
-                    filters={
-                        "label": [f"{SESSION_LABEL}={self.session_id}", f"{OWNER_LABEL}={self._owner.label}"]
-                    },
-                )
-                for leftover in leftovers:
-                    if leftover.id not in kept:
-                        leftover.remove(force=True, v=True)
+                remove_labelled(self._engine.client, labels, spare={handle.id for handle in self.kept})
             self._engine.close()
         if self._watchdog is not None:
             self._watchdog.kill()

@@ -13,8 +13,10 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .engine import Engine, engine_errors
 
@@ -71,18 +73,22 @@ class Owner:
         return process_start(self.pid) != self.started
 
 
-def reap_leftovers(engine: Engine, project: str) -> int:
-    """Remove the containers of *project* whose owner process is gone; return how many."""
+def reap_leftovers(engine: Engine, project: str) -> None:
+    """Remove the containers of *project* whose owner process is gone."""
     with engine_errors("looking for containers that earlier runs left"):
         containers = engine.client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={project}"})
-    reaped = 0
     for container in containers:
         owner = Owner.parse(container.labels.get(OWNER_LABEL, ""))
         if owner is not None and owner.is_gone():
             with engine_errors(f"removing container {container.name}, left by an earlier run"):
                 container.remove(force=True, v=True)
-            reaped += 1
-    return reaped
+
+
+def remove_labelled(client: Any, labels: Sequence[str], spare: Collection[str] = ()) -> None:
+    """Kill and remove the containers that carry all of *labels*, but those whose ID is in *spare*."""
+    for container in client.containers.list(all=True, filters={"label": list(labels)}):
+        if container.id not in spare:
+            container.remove(force=True, v=True)
 
 
 def start_watchdog(session_label: str, owner: Owner) -> subprocess.Popen[bytes]:

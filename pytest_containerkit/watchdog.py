@@ -12,7 +12,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from .reaper import OWNER_LABEL, Owner
+import docker
+
+from .reaper import OWNER_LABEL, Owner, remove_labelled
 
 
 def wait_for_exit(owner: Owner) -> None:
@@ -32,12 +34,7 @@ def main(argv: Sequence[str]) -> int:
     if owner is None:
         return 2
     wait_for_exit(owner)
-    import docker  # only now: the process waits for a long time and should stay small meanwhile
-
-    client = docker.from_env()
-    filters = {"label": [f"{OWNER_LABEL}={owner_label}", session_label]}
-    for container in client.containers.list(all=True, filters=filters):
-        container.remove(force=True, v=True)
+    remove_labelled(docker.from_env(), [f"{OWNER_LABEL}={owner_label}", session_label])
     return 0
 
 
